@@ -1,0 +1,55 @@
+using Sdk.Containers.Images;
+using Sdk.Containers.IO;
+
+namespace Sdk.Containers.Archives;
+
+/// <summary>
+/// Writes a tarball for `docker load`. It carries both the classic manifest.json (read by Docker's own image store)
+/// and an OCI layout (oci-layout, index.json, blobs), read by containerd-backed engines and by OCI tools, over one
+/// set of blobs, the way `docker save` writes it since Docker 25.
+/// </summary>
+public static class DockerArchiveWriter
+{
+    public static async Task WriteAsync(Image image, IReadOnlyList<string> repoTags, string path, DateTimeOffset timestamp, CancellationToken cancellationToken)
+    {
+        await using var file = AtomicFile.Create(path);
+        await using (var tar = new TarArchiveWriter(file.Stream, timestamp))
+        {
+            await OciLayoutContent.WriteBlobsAsync(tar, image, cancellationToken).ConfigureAwait(false);
+            var entries = repoTags.Count == 0
+                ? [OciLayoutContent.IndexEntry(image, null)]
+                : repoTags.Select(t => OciLayoutContent.IndexEntry(image, t)).ToArray();
+            await tar.AddFileAsync("index.json", OciLayoutContent.Index(entries), cancellationToken).ConfigureAwait(false);
+            var manifest = new List<DockerArchiveManifestEntry>
+            {
+                new()
+                {
+                    Config = OciLayoutContent.BlobPath(image.ConfigDigest),
+                    RepoTags = repoTags.Count > 0 ? repoTags : null,
+                    Layers = image.Layers.Select(l => OciLayoutContent.BlobPath(l.Descriptor.Digest)).ToArray(),
+                },
+            };
+            await tar.AddFileAsync("manifest.json", ImageJson.Serialize(manifest), cancellationToken).ConfigureAwait(false);
+            await tar.AddFileAsync("oci-layout", OciLayoutContent.LayoutFile(), cancellationToken).ConfigureAwait(false);
+        }
+
+        await file.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>Writes an oci-archive: an OCI image layout in a tarball.</summary>
+public static class OciArchiveWriter
+{
+    public static async Task WriteAsync(Image image, string? repoTag, string path, DateTimeOffset timestamp, CancellationToken cancellationToken)
+    {
+        await using var file = AtomicFile.Create(path);
+        await using (var tar = new TarArchiveWriter(file.Stream, timestamp))
+        {
+            await OciLayoutContent.WriteBlobsAsync(tar, image, cancellationToken).ConfigureAwait(false);
+            await tar.AddFileAsync("index.json", OciLayoutContent.Index([OciLayoutContent.IndexEntry(image, repoTag)]), cancellationToken).ConfigureAwait(false);
+            await tar.AddFileAsync("oci-layout", OciLayoutContent.LayoutFile(), cancellationToken).ConfigureAwait(false);
+        }
+
+        await file.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,32 @@
+namespace Sdk.Containers.Archives;
+
+/// <summary>How a repository and tag are recorded in the index.json of a layout or archive.</summary>
+internal static class ImageNaming
+{
+    public const string RefNameAnnotation = "org.opencontainers.image.ref.name";
+    public const string ContainerdNameAnnotation = "io.containerd.image.name";
+
+    /// <summary>
+    /// containerd-backed engines import the name from io.containerd.image.name and need it fully qualified, as
+    /// `docker save` writes it (docker.io/library/name:tag for a short name).
+    /// </summary>
+    public static string FullyQualified(string repoTag)
+    {
+        var slash = repoTag.IndexOf('/');
+        var first = slash < 0 ? null : repoTag[..slash];
+        var hasRegistry = first is not null && (first.Contains('.') || first.Contains(':') || first == "localhost");
+        if (hasRegistry)
+        {
+            return repoTag;
+        }
+
+        return slash < 0 ? $"docker.io/library/{repoTag}" : $"docker.io/{repoTag}";
+    }
+
+    public static string TagOf(string repoTag)
+    {
+        var lastSlash = repoTag.LastIndexOf('/');
+        var colon = repoTag.LastIndexOf(':');
+        return colon > lastSlash ? repoTag[(colon + 1)..] : "latest";
+    }
+}

@@ -1,0 +1,57 @@
+using Sdk.Containers.Images;
+using Sdk.Containers.IO;
+
+namespace Sdk.Containers.Archives;
+
+/// <summary>
+/// Writes an image into an OCI image layout directory, creating it or adding to it. Blobs are renamed into place
+/// when complete and index.json is replaced last, so readers see either the old layout or the new one.
+/// </summary>
+public static class OciLayoutWriter
+{
+    public static async Task WriteAsync(Image image, string? repoTag, string directory, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.Combine(directory, "blobs", "sha256"));
+        await WriteBlobAsync(directory, image.ConfigDigest, image.ConfigBytes, cancellationToken).ConfigureAwait(false);
+        foreach (var layer in image.Layers)
+        {
+            var target = Path.Combine(directory, OciLayoutContent.BlobPath(layer.Descriptor.Digest));
+            if (!File.Exists(target))
+            {
+                await using var file = AtomicFile.Create(target);
+                await using (var blob = layer.OpenBlob())
+                {
+                    await blob.CopyToAsync(file.Stream, cancellationToken).ConfigureAwait(false);
+                }
+
+                await file.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await WriteBlobAsync(directory, image.ManifestDigest, image.ManifestBytes, cancellationToken).ConfigureAwait(false);
+
+        var entry = OciLayoutContent.IndexEntry(image, repoTag);
+        var existing = ReadExistingEntries(directory);
+        var refName = entry.Annotations?.GetValueOrDefault(ImageNaming.RefNameAnnotation);
+        var kept = existing.Where(d => refName is null
+            ? d.Digest != entry.Digest
+            : d.Annotations?.GetValueOrDefault(ImageNaming.RefNameAnnotation) != refName);
+        await AtomicFile.WriteAllBytesAsync(Path.Combine(directory, "oci-layout"), OciLayoutContent.LayoutFile(), cancellationToken).ConfigureAwait(false);
+        await AtomicFile.WriteAllBytesAsync(Path.Combine(directory, "index.json"), OciLayoutContent.Index(kept.Append(entry)), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static IReadOnlyList<Descriptor> ReadExistingEntries(string directory)
+    {
+        var index = Path.Combine(directory, "index.json");
+        return File.Exists(index) ? ImageJson.ParseIndex(File.ReadAllBytes(index), index).Manifests : [];
+    }
+
+    private static async Task WriteBlobAsync(string directory, Digests.Digest digest, byte[] content, CancellationToken cancellationToken)
+    {
+        var target = Path.Combine(directory, OciLayoutContent.BlobPath(digest));
+        if (!File.Exists(target))
+        {
+            await AtomicFile.WriteAllBytesAsync(target, content, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

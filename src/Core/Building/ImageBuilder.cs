@@ -1,0 +1,147 @@
+using Sdk.Containers.Images;
+using Sdk.Containers.Layers;
+
+namespace Sdk.Containers.Building;
+
+/// <summary>
+/// Collects changes to a base image (layers appended, run settings changed) and produces a new <see cref="Image"/>;
+/// the base is never edited in place.
+/// </summary>
+public sealed class ImageBuilder
+{
+    private readonly ImageConfig _baseConfig;
+    private readonly List<Layer> _layers;
+    private readonly List<HistoryEntry> _history;
+    private readonly List<string> _env;
+    private readonly Dictionary<string, string> _labels;
+    private readonly SortedSet<string> _ports;
+    private readonly Dictionary<string, string> _annotations = new(StringComparer.Ordinal);
+    private ContainerConfig _config;
+
+    public ImageBuilder(Image baseImage, ImageFormat? format = null)
+        : this(baseImage.Config, baseImage.Layers, format ?? baseImage.Format)
+    {
+    }
+
+    private ImageBuilder(ImageConfig baseConfig, IReadOnlyList<Layer> layers, ImageFormat format)
+    {
+        _baseConfig = baseConfig;
+        _layers = [.. layers];
+        _history = [.. baseConfig.History ?? []];
+        _config = baseConfig.Config ?? new ContainerConfig();
+        _env = [.. _config.Env ?? []];
+        _labels = new Dictionary<string, string>(_config.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        _ports = new SortedSet<string>(_config.ExposedPorts ?? [], StringComparer.Ordinal);
+        Format = format;
+    }
+
+    public static ImageBuilder FromScratch(Platform platform, ImageFormat format)
+        => new(new ImageConfig { Architecture = platform.Architecture, Os = platform.Os, Variant = platform.Variant, RootFs = new RootFs { DiffIds = [] } }, [], format);
+
+    public ImageFormat Format { get; set; }
+
+    /// <summary>The image creation time; null keeps the base's.</summary>
+    public DateTimeOffset? Created { get; set; }
+
+    public IReadOnlyList<string> Environment => _env;
+
+    public ContainerConfig Config => _config;
+
+    public ImageBuilder AddLayer(Layer layer, string createdBy, string? comment = null)
+    {
+        _layers.Add(layer);
+        _history.Add(new HistoryEntry { Created = FormatTime(Created), CreatedBy = createdBy, Comment = comment });
+        return this;
+    }
+
+    /// <summary>Records a config-only change in the history, as Docker does for ENV, CMD and the like.</summary>
+    public ImageBuilder AddEmptyHistory(string createdBy, string? comment = null)
+    {
+        _history.Add(new HistoryEntry { Created = FormatTime(Created), CreatedBy = createdBy, Comment = comment, EmptyLayer = true });
+        return this;
+    }
+
+    public ImageBuilder SetEnvironmentVariable(string name, string value)
+    {
+        var prefix = name + "=";
+        var index = _env.FindIndex(e => e.StartsWith(prefix, StringComparison.Ordinal) || e == name);
+        if (index >= 0)
+        {
+            _env[index] = prefix + value;
+        }
+        else
+        {
+            _env.Add(prefix + value);
+        }
+
+        return this;
+    }
+
+    public string? GetEnvironmentVariable(string name)
+    {
+        var prefix = name + "=";
+        return _env.FirstOrDefault(e => e.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..];
+    }
+
+    public ImageBuilder SetLabel(string name, string value)
+    {
+        _labels[name] = value;
+        return this;
+    }
+
+    public ImageBuilder AddExposedPort(string port)
+    {
+        _ports.Add(port);
+        return this;
+    }
+
+    public ImageBuilder SetAnnotation(string name, string value)
+    {
+        _annotations[name] = value;
+        return this;
+    }
+
+    public ImageBuilder SetEntrypoint(IReadOnlyList<string>? entrypoint)
+    {
+        _config = _config with { Entrypoint = entrypoint };
+        return this;
+    }
+
+    public ImageBuilder SetCmd(IReadOnlyList<string>? cmd)
+    {
+        _config = _config with { Cmd = cmd };
+        return this;
+    }
+
+    public ImageBuilder SetWorkingDirectory(string? directory)
+    {
+        _config = _config with { WorkingDir = directory };
+        return this;
+    }
+
+    public ImageBuilder SetUser(string? user)
+    {
+        _config = _config with { User = user };
+        return this;
+    }
+
+    public Image Build()
+    {
+        var config = _baseConfig with
+        {
+            Created = FormatTime(Created) ?? _baseConfig.Created,
+            Config = _config with
+            {
+                Env = _env.Count > 0 ? _env.ToArray() : null,
+                Labels = _labels.Count > 0 ? new Dictionary<string, string>(_labels, StringComparer.Ordinal) : null,
+                ExposedPorts = _ports.Count > 0 ? _ports.ToArray() : null,
+            },
+            RootFs = new RootFs { DiffIds = _layers.Select(l => l.DiffId).ToArray() },
+            History = _history.Count > 0 ? _history.ToArray() : null,
+        };
+        return Image.Create(Format, config, _layers, _annotations.Count > 0 ? _annotations : null);
+    }
+
+    internal static string? FormatTime(DateTimeOffset? time)
+        => time?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,17 @@
+using Sdk.Containers.Digests;
+using Sdk.Containers.Images;
+
+namespace Sdk.Containers.Layers;
+
+/// <summary>
+/// A layer blob on disk (in the blob store or an OCI layout) and what identifies it: the blob digest (in manifests)
+/// and the diff_id, the digest of the uncompressed tar (in configs).
+/// </summary>
+public sealed record Layer(string BlobPath, Descriptor Descriptor, Digest DiffId)
+{
+    public Stream OpenBlob() => new FileStream(BlobPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+
+    /// <summary>The same bytes described for a manifest of another format: the media type changes, the digest does not.</summary>
+    public Layer ForFormat(ImageFormat format)
+        => this with { Descriptor = Descriptor with { MediaType = MediaTypes.LayerMediaType(format, MediaTypes.CompressionOf(Descriptor.MediaType)) } };
+}

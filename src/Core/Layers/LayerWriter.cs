@@ -1,0 +1,98 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using Sdk.Containers.Digests;
+using Sdk.Containers.Images;
+using Sdk.Containers.Storage;
+
+namespace Sdk.Containers.Layers;
+
+public sealed record LayerWriterOptions
+{
+    /// <summary>The mtime every entry gets: layer bytes must not depend on when files were written.</summary>
+    public DateTimeOffset Timestamp { get; init; } = DefaultTimestamp;
+
+    /// <summary>gzip level 1 (fastest) to 9 (smallest).</summary>
+    public int GzipLevel { get; init; } = 6;
+
+    public ImageFormat Format { get; init; } = ImageFormat.Oci;
+
+    /// <summary>How source files are opened; tests count opens through it.</summary>
+    internal Func<string, Stream> OpenFile { get; init; } = static path
+        => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+
+    /// <summary>One second past the epoch, as Jib uses: some tools treat an mtime of 0 as "unset".</summary>
+    public static readonly DateTimeOffset DefaultTimestamp = DateTimeOffset.FromUnixTimeSeconds(1);
+}
+
+/// <summary>
+/// Writes a layer from a plan in one pass: tar entries stream through a sha256 (the diff_id), into gzip, through a
+/// second sha256 (the blob digest) and into a temporary file that is renamed into the blob store.
+/// </summary>
+public sealed class LayerWriter(BlobStore store)
+{
+    public async Task<Layer> WriteAsync(LayerPlan plan, LayerWriterOptions options, CancellationToken cancellationToken)
+    {
+        await using var pending = store.BeginWrite();
+        Digest diffId;
+        await using (var compressedHash = HashingStream.ForWriting(pending.Stream, leaveOpen: true))
+        {
+            await using (var gzip = new GZipStream(compressedHash, new ZLibCompressionOptions { CompressionLevel = options.GzipLevel }, leaveOpen: true))
+            await using (var uncompressedHash = HashingStream.ForWriting(gzip, leaveOpen: true))
+            {
+                await using (var tar = new TarWriter(uncompressedHash, TarEntryFormat.Pax, leaveOpen: true))
+                {
+                    foreach (var entry in plan.Entries)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        await WriteEntryAsync(tar, entry, options, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                diffId = uncompressedHash.GetDigest();
+            }
+
+            await compressedHash.FlushAsync(cancellationToken).ConfigureAwait(false);
+            pending.SetDigest(compressedHash.GetDigest(), compressedHash.BytesHashed);
+        }
+
+        var blob = await pending.CommitAsync(cancellationToken).ConfigureAwait(false);
+        var descriptor = new Descriptor
+        {
+            MediaType = MediaTypes.LayerMediaType(options.Format, LayerCompression.Gzip),
+            Digest = blob.Digest,
+            Size = blob.Size,
+        };
+        return new Layer(blob.Path, descriptor, diffId);
+    }
+
+    private static async Task WriteEntryAsync(TarWriter tar, LayerEntry entry, LayerWriterOptions options, CancellationToken cancellationToken)
+    {
+        var (type, name) = entry.Kind switch
+        {
+            LayerEntryKind.Directory => (TarEntryType.Directory, entry.Path + "/"),
+            LayerEntryKind.Symlink => (TarEntryType.SymbolicLink, entry.Path),
+            _ => (TarEntryType.RegularFile, entry.Path),
+        };
+
+        var tarEntry = DeterministicTarEntry.Create(type, name, options.Timestamp, entry.LinkTarget);
+        tarEntry.Mode = entry.Mode;
+        tarEntry.Uid = entry.Uid;
+        tarEntry.Gid = entry.Gid;
+        if (entry.Kind == LayerEntryKind.Symlink)
+        {
+            tarEntry.LinkName = entry.LinkTarget ?? throw new InvalidOperationException($"Symlink '{entry.Path}' has no target.");
+        }
+
+        if (entry.Kind == LayerEntryKind.File)
+        {
+            var source = entry.SourcePath ?? throw new InvalidOperationException($"File '{entry.Path}' has no source.");
+            await using var data = options.OpenFile(source);
+            tarEntry.DataStream = data;
+            await tar.WriteEntryAsync(tarEntry, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await tar.WriteEntryAsync(tarEntry, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

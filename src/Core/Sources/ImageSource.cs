@@ -1,0 +1,117 @@
+namespace Sdk.Containers.Sources;
+
+public enum ImageTransport
+{
+    DockerArchive,
+    OciLayout,
+    OciArchive,
+    Registry,
+}
+
+/// <summary>
+/// Where a base image comes from, in the containers-transports syntax skopeo and podman use:
+/// <c>docker-archive:PATH[:NAME:TAG]</c>, <c>oci:PATH[:REF]</c>, <c>oci-archive:PATH[:REF]</c>, or a registry reference.
+/// </summary>
+public sealed record ImageSource(ImageTransport Transport, string Location, string? Reference)
+{
+    public override string ToString() => Transport switch
+    {
+        ImageTransport.DockerArchive => $"docker-archive:{Location}{(Reference is null ? string.Empty : ":" + Reference)}",
+        ImageTransport.OciLayout => $"oci:{Location}{(Reference is null ? string.Empty : ":" + Reference)}",
+        ImageTransport.OciArchive => $"oci-archive:{Location}{(Reference is null ? string.Empty : ":" + Reference)}",
+        _ => Location,
+    };
+
+    public static ImageSource Parse(string value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            throw new ContainerException(ErrorCodes.InvalidImageSource, "No base image was given.");
+        }
+
+        value = value.Trim();
+        if (TryStrip(value, "docker-archive:", out var rest))
+        {
+            var (path, reference) = SplitPathAndReference(rest, referenceMayHaveColon: true);
+            return new ImageSource(ImageTransport.DockerArchive, path, reference);
+        }
+
+        if (TryStrip(value, "oci-archive:", out rest))
+        {
+            var (path, reference) = SplitPathAndReference(rest, referenceMayHaveColon: false);
+            return new ImageSource(ImageTransport.OciArchive, path, reference);
+        }
+
+        if (TryStrip(value, "oci:", out rest))
+        {
+            var (path, reference) = SplitPathAndReference(rest, referenceMayHaveColon: false);
+            return new ImageSource(ImageTransport.OciLayout, path, reference);
+        }
+
+        if (TryStrip(value, "docker://", out rest))
+        {
+            return new ImageSource(ImageTransport.Registry, rest, null);
+        }
+
+        return new ImageSource(ImageTransport.Registry, value, null);
+    }
+
+    /// <summary>For commands given a bare path: a directory is an OCI layout, a file an archive of either kind.</summary>
+    public static ImageSource FromPath(string path)
+    {
+        if (path.Contains(':') && !File.Exists(path) && !Directory.Exists(path))
+        {
+            return Parse(path);
+        }
+
+        if (Directory.Exists(path))
+        {
+            return new ImageSource(ImageTransport.OciLayout, path, null);
+        }
+
+        if (File.Exists(path))
+        {
+            // A docker-archive we write is also an oci-archive; the loader looks at manifest.json first.
+            return new ImageSource(ImageTransport.DockerArchive, path, null);
+        }
+
+        throw new ContainerException(ErrorCodes.InvalidImageSource, $"'{path}' is neither a file nor a directory.");
+    }
+
+    private static bool TryStrip(string value, string prefix, out string rest)
+    {
+        if (value.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            rest = value[prefix.Length..];
+            if (rest.Length == 0)
+            {
+                throw new ContainerException(ErrorCodes.InvalidImageSource, $"'{value}' names no path; write {prefix}PATH.");
+            }
+
+            return true;
+        }
+
+        rest = string.Empty;
+        return false;
+    }
+
+    // The path is taken up to the first ':' after its last '/', so "oci:./layout:v1" is path ./layout and tag v1;
+    // docker-archive references are NAME:TAG themselves, so they start at the first such colon.
+    private static (string Path, string? Reference) SplitPathAndReference(string value, bool referenceMayHaveColon)
+    {
+        if (File.Exists(value) || Directory.Exists(value))
+        {
+            return (value, null);
+        }
+
+        var lastSlash = value.LastIndexOf('/');
+        var colon = referenceMayHaveColon ? value.IndexOf(':', lastSlash + 1) : value.LastIndexOf(':');
+        if (colon <= lastSlash || colon <= 0)
+        {
+            return (value, null);
+        }
+
+        var reference = value[(colon + 1)..];
+        return (value[..colon], reference.Length == 0 ? null : reference);
+    }
+}
