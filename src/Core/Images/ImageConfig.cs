@@ -40,7 +40,7 @@ public sealed record ImageConfig
     public IReadOnlyList<HistoryEntry>? History { get; init; }
 
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Extra { get; init; }
+    public Dictionary<string, JsonElement>? Extra { get; set; }
 
     [JsonIgnore]
     public Platform Platform => new() { Architecture = Architecture, Os = Os, Variant = Variant, OsVersion = OsVersion };
@@ -92,7 +92,7 @@ public sealed record ContainerConfig
     public IReadOnlyList<string>? Shell { get; init; }
 
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Extra { get; init; }
+    public Dictionary<string, JsonElement>? Extra { get; set; }
 }
 
 public sealed record HealthConfig

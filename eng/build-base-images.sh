@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Builds the test base images (runtime-deps, runtime, aspnet) from this machine's own files: the libraries the .NET
+# runtime links against (found with ldd, plus the ones it dlopens: ICU, OpenSSL, zlib), a static busybox for a shell,
+# an `app` user with uid 1654 and the environment of the official images. No network is used.
+#
+# Written independently of our C# code (tar, gzip, sha256sum, jq), so that reading these images tests our reader
+# against someone else's output. Output, under $OUT (default artifacts/base-images):
+#   oci/                 one OCI layout holding all three, tagged runtime-deps, runtime, aspnet
+#   <flavor>.tar         docker-archive of each (via skopeo), named dotnet/<flavor>:<version>
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="${OUT:-$ROOT/artifacts/base-images}"
+DOTNET_ROOT="${DOTNET_ROOT:-$(dirname "$(readlink -f "$(command -v dotnet)")")}"
+RUNTIME_DIR="$(ls -d "$DOTNET_ROOT"/shared/Microsoft.NETCore.App/10.* | sort -V | tail -1)"
+ASPNET_DIR="$(ls -d "$DOTNET_ROOT"/shared/Microsoft.AspNetCore.App/10.* | sort -V | tail -1)"
+DOTNET_VERSION="$(basename "$RUNTIME_DIR")"
+ASPNET_VERSION="$(basename "$ASPNET_DIR")"
+TAG="${DOTNET_VERSION%.*}"   # 10.0
+EPOCH=0
+STAMP="$OUT/.stamp"
+WANT_STAMP="$(sha256sum "$0" | cut -c1-16)-$DOTNET_VERSION-$ASPNET_VERSION"
+
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT_STAMP" ]]; then
+  echo "[base-images] up to date in $OUT" >&2; exit 0
+fi
+
+case "$(uname -m)" in
+  x86_64) ARCH=amd64; VARIANT= ;;
+  aarch64) ARCH=arm64; VARIANT=v8 ;;
+  *) echo "unsupported machine $(uname -m)" >&2; exit 1 ;;
+esac
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+rm -rf "$OUT"; mkdir -p "$OUT/oci/blobs/sha256"
+
+# Copies a file to the same path under a root, keeping its file name (a soname) but storing the bytes it resolves to.
+copy_into() { # root path
+  local dir; dir="$(readlink -f "$(dirname "$2")")"
+  mkdir -p "$1$dir"; cp -L "$2" "$1$dir/$(basename "$2")"
+}
+
+# ---- runtime-deps rootfs ---------------------------------------------------------------------------------------
+DEPS="$WORK/runtime-deps"
+mkdir -p "$DEPS"/{usr/bin,usr/sbin,usr/lib,usr/lib64,etc,tmp,root,home/app,var/tmp}
+ln -s usr/bin "$DEPS/bin"; ln -s usr/sbin "$DEPS/sbin"; ln -s usr/lib "$DEPS/lib"; ln -s usr/lib64 "$DEPS/lib64"
+chmod 1777 "$DEPS/tmp" "$DEPS/var/tmp"; chmod 700 "$DEPS/root"
+libs=()
+for f in "$RUNTIME_DIR"/*.so "$DOTNET_ROOT/dotnet" /usr/lib/x86_64-linux-gnu/libicu{uc,i18n,data}.so.7? \
+         /usr/lib/*-linux-gnu/libssl.so.3 /usr/lib/*-linux-gnu/libcrypto.so.3 /usr/lib/*-linux-gnu/libz.so.1; do
+  [[ -e "$f" ]] || continue
+  [[ "$f" == *-linux-gnu/* ]] && libs+=("$f")
+  while read -r lib; do libs+=("$lib"); done < <(ldd "$f" 2>/dev/null | grep -o '/[^ ]*\.so[^ ]*' || true)
+done
+for lib in $(printf '%s\n' "${libs[@]}" | sort -u); do copy_into "$DEPS" "$lib"; done
+cp /bin/busybox "$DEPS/usr/bin/busybox"
+for applet in sh ls cat echo id env ps rm mkdir touch wget sleep test true false uname head grep sed; do
+  ln -s busybox "$DEPS/usr/bin/$applet"
+done
+cat >"$DEPS/etc/passwd" <<PASSWD
+root:x:0:0:root:/root:/bin/sh
+app:x:1654:1654:app:/home/app:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+PASSWD
+cat >"$DEPS/etc/group" <<GROUP
+root:x:0:
+app:x:1654:
+nogroup:x:65534:
+GROUP
+chown 1654:1654 "$DEPS/home/app"
+[[ -f /etc/ssl/certs/ca-certificates.crt ]] && { mkdir -p "$DEPS/etc/ssl/certs"; cp /etc/ssl/certs/ca-certificates.crt "$DEPS/etc/ssl/certs/"; }
+echo "hosts: files dns" >"$DEPS/etc/nsswitch.conf"
+
+# ---- runtime and aspnet additions -------------------------------------------------------------------------------
+RT="$WORK/runtime"
+mkdir -p "$RT/usr/share/dotnet/shared/Microsoft.NETCore.App" "$RT/usr/bin"
+cp -a "$DOTNET_ROOT/dotnet" "$RT/usr/share/dotnet/"
+cp -a "$DOTNET_ROOT/host" "$RT/usr/share/dotnet/"
+cp -a "$RUNTIME_DIR" "$RT/usr/share/dotnet/shared/Microsoft.NETCore.App/"
+ln -s ../share/dotnet/dotnet "$RT/usr/bin/dotnet"
+ASP="$WORK/aspnet"
+mkdir -p "$ASP/usr/share/dotnet/shared/Microsoft.AspNetCore.App"
+cp -a "$ASPNET_DIR" "$ASP/usr/share/dotnet/shared/Microsoft.AspNetCore.App/"
+
+# ---- blobs -------------------------------------------------------------------------------------------------------
+put_blob() { # file -> prints digest hex
+  local hex; hex="$(sha256sum "$1" | cut -d' ' -f1)"
+  mv "$1" "$OUT/oci/blobs/sha256/$hex"; echo "$hex"
+}
+
+layer() { # dir -> sets LAYER_DIFF LAYER_HEX LAYER_SIZE
+  local tarfile="$WORK/layer.tar"
+  tar --sort=name --mtime="@$EPOCH" --owner=0 --group=0 --numeric-owner --format=posix \
+      --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -C "$1" -cf "$tarfile" .
+  LAYER_DIFF="sha256:$(sha256sum "$tarfile" | cut -d' ' -f1)"
+  gzip -n -6 "$tarfile"
+  LAYER_SIZE="$(stat -c %s "$tarfile.gz")"
+  LAYER_HEX="$(put_blob "$tarfile.gz")"
+}
+
+layer "$DEPS"; D1="$LAYER_DIFF"; H1="$LAYER_HEX"; S1="$LAYER_SIZE"
+layer "$RT";   D2="$LAYER_DIFF"; H2="$LAYER_HEX"; S2="$LAYER_SIZE"
+layer "$ASP";  D3="$LAYER_DIFF"; H3="$LAYER_HEX"; S3="$LAYER_SIZE"
+
+BASE_ENV='["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","APP_UID=1654","ASPNETCORE_HTTP_PORTS=8080","DOTNET_RUNNING_IN_CONTAINER=true"]'
+CREATED="$(date -u -d "@$EPOCH" +%Y-%m-%dT%H:%M:%SZ)"
+
+image() { # name env-json diffids-json layers-json history-json
+  local config="$WORK/config.json" manifest="$WORK/manifest.json" chex csize mhex msize
+  jq -cn --arg arch "$ARCH" --arg variant "$VARIANT" --arg created "$CREATED" --argjson env "$2" \
+        --argjson diffs "$3" --argjson history "$5" \
+    '{created:$created, architecture:$arch, os:"linux", config:{Env:$env, WorkingDir:"/"}, rootfs:{type:"layers", diff_ids:$diffs}, history:$history}
+     | if $variant != "" then .variant = $variant else . end' >"$config"
+  csize="$(stat -c %s "$config")"; chex="$(put_blob "$config")"
+  jq -cn --arg chex "$chex" --argjson csize "$csize" --argjson layers "$4" \
+    '{schemaVersion:2, mediaType:"application/vnd.oci.image.manifest.v1+json",
+      config:{mediaType:"application/vnd.oci.image.config.v1+json", digest:("sha256:"+$chex), size:$csize}, layers:$layers}' >"$manifest"
+  msize="$(stat -c %s "$manifest")"; mhex="$(put_blob "$manifest")"
+  jq -cn --arg name "$1" --arg mhex "$mhex" --argjson msize "$msize" \
+    '{mediaType:"application/vnd.oci.image.manifest.v1+json", digest:("sha256:"+$mhex), size:$msize,
+      annotations:{"org.opencontainers.image.ref.name":$name}}' >>"$WORK/index-entries"
+}
+
+l() { jq -cn --arg hex "$1" --argjson size "$2" '{mediaType:"application/vnd.oci.image.layer.v1.tar+gzip", digest:("sha256:"+$hex), size:$size}'; }
+h() { jq -cn --arg c "$CREATED" --arg by "$1" '{created:$c, created_by:$by}'; }
+L1="$(l "$H1" "$S1")"; L2="$(l "$H2" "$S2")"; L3="$(l "$H3" "$S3")"
+HI1="$(h "runtime-deps: glibc, ICU, OpenSSL, zlib from the build machine")"
+HI2="$(h "runtime: .NET $DOTNET_VERSION")"; HI3="$(h "aspnet: ASP.NET Core $ASPNET_VERSION")"
+ENV_RT="$(jq -c --arg v "$DOTNET_VERSION" '. + ["DOTNET_VERSION="+$v]' <<<"$BASE_ENV")"
+ENV_ASP="$(jq -c --arg v "$ASPNET_VERSION" '. + ["ASPNET_VERSION="+$v]' <<<"$ENV_RT")"
+
+: >"$WORK/index-entries"
+image runtime-deps "$BASE_ENV" "[\"$D1\"]" "[$L1]" "[$HI1]"
+image runtime "$ENV_RT" "[\"$D1\",\"$D2\"]" "[$L1,$L2]" "[$HI1,$HI2]"
+image aspnet "$ENV_ASP" "[\"$D1\",\"$D2\",\"$D3\"]" "[$L1,$L2,$L3]" "[$HI1,$HI2,$HI3]"
+jq -cs '{schemaVersion:2, mediaType:"application/vnd.oci.image.index.v1+json", manifests:.}' "$WORK/index-entries" >"$OUT/oci/index.json"
+echo '{"imageLayoutVersion":"1.0.0"}' >"$OUT/oci/oci-layout"
+
+for flavor in runtime-deps runtime aspnet; do
+  skopeo copy --quiet "oci:$OUT/oci:$flavor" "docker-archive:$OUT/$flavor.tar:dotnet/$flavor:$TAG" >&2
+done
+echo "$WANT_STAMP" >"$STAMP"
+echo "[base-images] built runtime-deps, runtime, aspnet ($DOTNET_VERSION, $ARCH) in $OUT" >&2

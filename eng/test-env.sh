@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs and starts what the integration tests talk to: a Docker engine of its own (vfs storage, no networking)
+# and the tools that read our output independently (skopeo, umoci). Idempotent: a running engine is reused.
+# Prints the environment to use; `source <(eng/test-env.sh --print-env)` or let eng/test.sh do it.
+set -euo pipefail
+
+ENV_DIR="${SDK_CONTAINERS_TEST_ENV:-/tmp/sdkc-env}"
+SOCK="$ENV_DIR/docker.sock"
+export DOCKER_HOST="unix://$SOCK"
+
+log() { echo "[test-env] $*" >&2; }
+
+install_packages() {
+  local missing=()
+  for tool in dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc busybox:busybox-static htpasswd:apache2-utils pigz:pigz jq:jq; do
+    command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
+  done
+  if ((${#missing[@]})); then
+    if [[ $(id -u) != 0 ]]; then
+      log "missing packages ${missing[*]} and not root: install them with apt-get first"; exit 1
+    fi
+    log "installing ${missing[*]}"
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+  fi
+}
+
+start_docker() {
+  mkdir -p "$ENV_DIR"
+  if /usr/bin/docker -H "$DOCKER_HOST" version >/dev/null 2>&1; then
+    log "dockerd already running at $SOCK"; return
+  fi
+  log "starting dockerd at $SOCK"
+  # vfs needs no kernel overlay support; no bridge or iptables since containers run with --network none.
+  nohup dockerd \
+    --data-root "$ENV_DIR/data" --exec-root "$ENV_DIR/exec" --pidfile "$ENV_DIR/docker.pid" \
+    --host "$DOCKER_HOST" --storage-driver=vfs \
+    --iptables=false --ip6tables=false --bridge=none \
+    >"$ENV_DIR/dockerd.log" 2>&1 &
+  for _ in $(seq 1 60); do
+    /usr/bin/docker -H "$DOCKER_HOST" version >/dev/null 2>&1 && { log "dockerd is up"; return; }
+    sleep 1
+  done
+  log "dockerd did not start; its log:"; tail -30 "$ENV_DIR/dockerd.log" >&2; exit 1
+}
+
+install_packages
+start_docker
+echo "export DOCKER_HOST=$DOCKER_HOST"

@@ -1,0 +1,91 @@
+using Sdk.Containers.Images;
+
+namespace Sdk.Containers.Publishing;
+
+public enum AppCommandInstruction
+{
+    /// <summary>Entrypoint = the app command and its args; Cmd = the default args.</summary>
+    Entrypoint,
+
+    /// <summary>Entrypoint = the user's entrypoint; Cmd = the app command, its args and the default args.</summary>
+    DefaultArgs,
+
+    /// <summary>Only what the user set.</summary>
+    None,
+}
+
+/// <summary>Everything the publish path needs, as plain values: what MSBuild properties and CLI flags map to.</summary>
+public sealed record ContainerPublishRequest
+{
+    public required string PublishDirectory { get; init; }
+
+    /// <summary>docker-archive:PATH, oci:PATH[:TAG], oci-archive:PATH[:TAG] (registries come with the registry client).</summary>
+    public required string BaseImage { get; init; }
+
+    public required string AssemblyName { get; init; }
+
+    public string RuntimeIdentifier { get; init; } = "linux-x64";
+
+    public bool SelfContained { get; init; }
+
+    /// <summary>The repository; the assembly name (made valid) when empty.</summary>
+    public string? Repository { get; init; }
+
+    /// <summary>A registry host to name the image after (pushing comes with the registry client).</summary>
+    public string? Registry { get; init; }
+
+    public IReadOnlyList<string> Tags { get; init; } = ["latest"];
+
+    /// <summary>A file, or a directory (existing, or ending in a separator) where &lt;repository&gt;.tar is written.</summary>
+    public required string ArchiveOutputPath { get; init; }
+
+    /// <summary>Null keeps the base image's format.</summary>
+    public ImageFormat? Format { get; init; }
+
+    public string WorkingDirectory { get; init; } = "/app";
+
+    /// <summary>The user to run as; null takes the base's APP_UID when it sets one, as the SDK does.</summary>
+    public string? User { get; init; }
+
+    public IReadOnlyList<string> AppCommand { get; init; } = [];
+
+    public IReadOnlyList<string> AppCommandArgs { get; init; } = [];
+
+    public IReadOnlyList<string> DefaultArgs { get; init; } = [];
+
+    public IReadOnlyList<string> Entrypoint { get; init; } = [];
+
+    public IReadOnlyList<string> EntrypointArgs { get; init; } = [];
+
+    /// <summary>Null: DefaultArgs when an entrypoint is given, else Entrypoint (the SDK's rule).</summary>
+    public AppCommandInstruction? AppCommandInstruction { get; init; }
+
+    public IReadOnlyList<KeyValuePair<string, string>> EnvironmentVariables { get; init; } = [];
+
+    public IReadOnlyList<KeyValuePair<string, string>> Labels { get; init; } = [];
+
+    /// <summary>Ports as "8080" or "8080/tcp" or "53/udp".</summary>
+    public IReadOnlyList<string> Ports { get; init; } = [];
+
+    /// <summary>The config's created time; null uses SOURCE_DATE_EPOCH or, failing that, now.</summary>
+    public DateTimeOffset? Created { get; init; }
+
+    /// <summary>The mtime of every layer and archive entry.</summary>
+    public DateTimeOffset LayerTimestamp { get; init; } = Layers.LayerWriterOptions.DefaultTimestamp;
+
+    public int GzipLevel { get; init; } = 6;
+
+    /// <summary>The blob store; the shared user cache when null.</summary>
+    public string? CacheDirectory { get; init; }
+}
+
+public sealed record ContainerPublishResult(
+    Image Image,
+    string Repository,
+    IReadOnlyList<string> RepoTags,
+    string ArchivePath)
+{
+    public string ConfigJson => System.Text.Encoding.UTF8.GetString(Image.ConfigBytes);
+
+    public string ManifestJson => System.Text.Encoding.UTF8.GetString(Image.ManifestBytes);
+}

@@ -1,0 +1,188 @@
+using Sdk.Containers.Archives;
+using Sdk.Containers.Building;
+using Sdk.Containers.Images;
+using Sdk.Containers.Layers;
+using Sdk.Containers.References;
+using Sdk.Containers.Sources;
+using Sdk.Containers.Storage;
+
+namespace Sdk.Containers.Publishing;
+
+/// <summary>
+/// The publish path: a publish folder becomes a layer atop a base image, with the run settings of a .NET app, and the
+/// image goes to its sink. Every host (MSBuild task, CLI) calls this; none of them holds logic of its own.
+/// </summary>
+public sealed class ContainerPublisher(IBuildLog log)
+{
+    public async Task<ContainerPublishResult> PublishAsync(ContainerPublishRequest request, CancellationToken cancellationToken)
+    {
+        var repository = ResolveRepository(request);
+        var tags = ResolveTags(request);
+        var store = BlobStore.CreateDefault(request.CacheDirectory);
+        var platform = Platform.FromRuntimeIdentifier(request.RuntimeIdentifier);
+        var workingDirectory = NormalizeWorkingDirectory(request.WorkingDirectory);
+        var ports = request.Ports.Select(ParsePort).ToArray();
+        ValidateKeys(request.Labels, "ContainerLabel", ErrorCodes.InvalidLabel);
+        ValidateKeys(request.EnvironmentVariables, "ContainerEnvironmentVariable", ErrorCodes.InvalidEnvironmentVariable);
+        if (!Directory.Exists(request.PublishDirectory))
+        {
+            throw new ContainerException(ErrorCodes.PublishDirectoryMissing, $"The publish directory '{request.PublishDirectory}' does not exist; run the Publish target before PublishContainer.");
+        }
+
+        var source = ImageSource.Parse(request.BaseImage);
+        log.Detail($"Reading base image {source}");
+        var baseImage = await new ImageLoader(store).LoadAsync(source, platform, cancellationToken).ConfigureAwait(false);
+        log.Info($"Base image {source}: {baseImage.Image.Layers.Count} layers, {baseImage.Image.ManifestDigest}");
+
+        var format = request.Format ?? baseImage.Image.Format;
+        var plan = LayerPlan.FromDirectory(request.PublishDirectory, workingDirectory, $"{request.AssemblyName} publish output");
+        var layer = await new LayerWriter(store).WriteAsync(plan, new LayerWriterOptions
+        {
+            Format = format,
+            Timestamp = request.LayerTimestamp,
+            GzipLevel = request.GzipLevel,
+        }, cancellationToken).ConfigureAwait(false);
+        log.Info($"App layer: {plan.Entries.Count} entries, {layer.Descriptor.Size:N0} bytes, {layer.Descriptor.Digest}");
+
+        var builder = new ImageBuilder(baseImage.Image, format) { Created = request.Created ?? DateTimeOffset.UtcNow };
+        builder.AddLayer(layer, $"Sdk.Containers: COPY {request.AssemblyName} publish output to {workingDirectory}");
+        ApplyRunSettings(builder, request, workingDirectory, ports);
+        var image = builder.Build();
+
+        var repoTags = tags.Select(t => $"{(string.IsNullOrEmpty(request.Registry) ? string.Empty : request.Registry.TrimEnd('/') + "/")}{repository}:{t}").ToArray();
+        var archivePath = ResolveArchivePath(request.ArchiveOutputPath, repository);
+        await DockerArchiveWriter.WriteAsync(image, repoTags, archivePath, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
+        log.Info($"Wrote {string.Join(", ", repoTags)} to {archivePath} (image ID {image.ConfigDigest}, digest {image.ManifestDigest})");
+        return new ContainerPublishResult(image, repository, repoTags, archivePath);
+    }
+
+    internal static string ResolveRepository(ContainerPublishRequest request)
+    {
+        if (!string.IsNullOrWhiteSpace(request.Repository))
+        {
+            ImageReference.ValidateRepository(request.Repository.Trim(), "ContainerRepository");
+            return request.Repository.Trim();
+        }
+
+        return ImageReference.NormalizeRepository(request.AssemblyName);
+    }
+
+    private static IReadOnlyList<string> ResolveTags(ContainerPublishRequest request)
+    {
+        var tags = request.Tags.Select(t => t.Trim()).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
+        foreach (var tag in tags)
+        {
+            ImageReference.ValidateTag(tag, "ContainerImageTags");
+        }
+
+        return tags.Length == 0 ? ["latest"] : tags;
+    }
+
+    private static void ApplyRunSettings(ImageBuilder builder, ContainerPublishRequest request, string workingDirectory, IReadOnlyList<string> ports)
+    {
+        builder.SetWorkingDirectory(workingDirectory);
+        foreach (var (name, value) in request.EnvironmentVariables)
+        {
+            builder.SetEnvironmentVariable(name, value);
+        }
+
+        foreach (var (name, value) in request.Labels)
+        {
+            builder.SetLabel(name, value);
+        }
+
+        foreach (var port in ports)
+        {
+            builder.AddExposedPort(port);
+        }
+
+        var user = string.IsNullOrWhiteSpace(request.User) ? builder.GetEnvironmentVariable("APP_UID") : request.User.Trim();
+        if (!string.IsNullOrEmpty(user))
+        {
+            builder.SetUser(user);
+        }
+
+        var appCommand = request.AppCommand.Count > 0 ? request.AppCommand : DefaultAppCommand(request, workingDirectory);
+        var instruction = request.AppCommandInstruction
+            ?? (request.Entrypoint.Count > 0 ? AppCommandInstruction.DefaultArgs : AppCommandInstruction.Entrypoint);
+        switch (instruction)
+        {
+            case AppCommandInstruction.Entrypoint:
+                builder.SetEntrypoint([.. request.Entrypoint, .. request.EntrypointArgs, .. appCommand, .. request.AppCommandArgs]);
+                builder.SetCmd(request.DefaultArgs.Count > 0 ? request.DefaultArgs : null);
+                break;
+            case AppCommandInstruction.DefaultArgs:
+                builder.SetEntrypoint(request.Entrypoint.Count > 0 ? [.. request.Entrypoint, .. request.EntrypointArgs] : null);
+                builder.SetCmd([.. appCommand, .. request.AppCommandArgs, .. request.DefaultArgs]);
+                break;
+            default:
+                builder.SetEntrypoint(request.Entrypoint.Count > 0 ? [.. request.Entrypoint, .. request.EntrypointArgs] : null);
+                builder.SetCmd(request.DefaultArgs.Count > 0 ? request.DefaultArgs : null);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The apphost for self-contained apps, `dotnet app.dll` otherwise, as absolute paths joined properly (the SDK
+    /// concatenates strings, so a working directory without a trailing slash yields "/srv/appMyApp.dll").
+    /// </summary>
+    internal static IReadOnlyList<string> DefaultAppCommand(ContainerPublishRequest request, string workingDirectory)
+    {
+        var windows = request.RuntimeIdentifier.StartsWith("win", StringComparison.Ordinal);
+        var directory = workingDirectory.TrimEnd('/');
+        return request.SelfContained
+            ? [$"{directory}/{request.AssemblyName}{(windows ? ".exe" : string.Empty)}"]
+            : ["dotnet", $"{directory}/{request.AssemblyName}.dll"];
+    }
+
+    internal static string NormalizeWorkingDirectory(string directory)
+    {
+        var trimmed = directory.Trim();
+        if (!trimmed.StartsWith('/'))
+        {
+            throw new ContainerException(ErrorCodes.InvalidOutput, $"ContainerWorkingDirectory is '{directory}'; it must be an absolute path such as /app.");
+        }
+
+        return "/" + LayerPlan.NormalizePath(trimmed);
+    }
+
+    internal static string ParsePort(string port)
+    {
+        var text = port.Trim();
+        var slash = text.IndexOf('/');
+        var number = slash < 0 ? text : text[..slash];
+        var type = slash < 0 ? "tcp" : text[(slash + 1)..].ToLowerInvariant();
+        if (!int.TryParse(number, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) || value is < 1 or > 65535)
+        {
+            throw new ContainerException(ErrorCodes.InvalidPort, $"ContainerPort '{port}' is not a port number from 1 to 65535.");
+        }
+
+        if (type is not ("tcp" or "udp"))
+        {
+            throw new ContainerException(ErrorCodes.InvalidPort, $"ContainerPort '{port}' has type '{type}'; the type must be tcp or udp.");
+        }
+
+        return $"{value}/{type}";
+    }
+
+    private static void ValidateKeys(IEnumerable<KeyValuePair<string, string>> pairs, string item, string code)
+    {
+        foreach (var (name, _) in pairs)
+        {
+            if (string.IsNullOrWhiteSpace(name) || name.Contains('='))
+            {
+                throw new ContainerException(code, $"A {item} item has the name '{name}'; names must be non-empty and must not contain '='.");
+            }
+        }
+    }
+
+    internal static string ResolveArchivePath(string archiveOutputPath, string repository)
+    {
+        var isDirectory = Directory.Exists(archiveOutputPath)
+            || archiveOutputPath.EndsWith('/')
+            || archiveOutputPath.EndsWith(Path.DirectorySeparatorChar);
+        return isDirectory
+            ? Path.Combine(archiveOutputPath, repository.Replace('/', '-') + ".tar")
+            : archiveOutputPath;
+    }
+}

@@ -1,0 +1,157 @@
+using Microsoft.Build.Framework;
+using Sdk.Containers.Images;
+using Sdk.Containers.Publishing;
+
+namespace Sdk.Containers.Tasks;
+
+/// <summary>
+/// Builds the image of a published app. Only translates MSBuild items and properties into a
+/// <see cref="ContainerPublishRequest"/> and the result into outputs; the work is in <see cref="ContainerPublisher"/>.
+/// </summary>
+public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICancelableTask
+{
+    private readonly CancellationTokenSource _cancellation = new();
+
+    [Required]
+    public string PublishDirectory { get; set; } = string.Empty;
+
+    [Required]
+    public string BaseImage { get; set; } = string.Empty;
+
+    [Required]
+    public string AssemblyName { get; set; } = string.Empty;
+
+    public string ContainerRuntimeIdentifier { get; set; } = "linux-x64";
+
+    public bool SelfContained { get; set; }
+
+    public string Repository { get; set; } = string.Empty;
+
+    public string Registry { get; set; } = string.Empty;
+
+    public ITaskItem[] ImageTags { get; set; } = [];
+
+    [Required]
+    public string ArchiveOutputPath { get; set; } = string.Empty;
+
+    public string ImageFormat { get; set; } = string.Empty;
+
+    public string WorkingDirectory { get; set; } = "/app";
+
+    public string ContainerUser { get; set; } = string.Empty;
+
+    public ITaskItem[] AppCommand { get; set; } = [];
+
+    public ITaskItem[] AppCommandArgs { get; set; } = [];
+
+    public ITaskItem[] DefaultArgs { get; set; } = [];
+
+    public ITaskItem[] Entrypoint { get; set; } = [];
+
+    public ITaskItem[] EntrypointArgs { get; set; } = [];
+
+    public string AppCommandInstruction { get; set; } = string.Empty;
+
+    public ITaskItem[] EnvironmentVariables { get; set; } = [];
+
+    public ITaskItem[] Labels { get; set; } = [];
+
+    public ITaskItem[] Ports { get; set; } = [];
+
+    public string ImageCreated { get; set; } = string.Empty;
+
+    public string SourceDateEpoch { get; set; } = string.Empty;
+
+    public string CacheDirectory { get; set; } = string.Empty;
+
+    [Output]
+    public string GeneratedContainerDigest { get; private set; } = string.Empty;
+
+    [Output]
+    public string GeneratedContainerConfiguration { get; private set; } = string.Empty;
+
+    [Output]
+    public string GeneratedContainerManifest { get; private set; } = string.Empty;
+
+    [Output]
+    public string GeneratedContainerMediaType { get; private set; } = string.Empty;
+
+    [Output]
+    public string GeneratedImageId { get; private set; } = string.Empty;
+
+    [Output]
+    public string GeneratedArchiveOutputPath { get; private set; } = string.Empty;
+
+    [Output]
+    public ITaskItem[] GeneratedContainerNames { get; private set; } = [];
+
+    public void Cancel() => _cancellation.Cancel();
+
+    public override bool Execute()
+    {
+        return TaskErrors.Run(Log, BuildEngine, () =>
+        {
+            var created = ReproducibleTime.Resolve(ImageCreated, SourceDateEpoch);
+            var request = new ContainerPublishRequest
+            {
+                PublishDirectory = PublishDirectory,
+                BaseImage = BaseImage,
+                AssemblyName = AssemblyName,
+                RuntimeIdentifier = ContainerRuntimeIdentifier,
+                SelfContained = SelfContained,
+                Repository = NullIfEmpty(Repository),
+                Registry = NullIfEmpty(Registry),
+                Tags = ImageTags.Select(t => t.ItemSpec).ToArray(),
+                ArchiveOutputPath = ArchiveOutputPath,
+                Format = ParseFormat(ImageFormat),
+                WorkingDirectory = string.IsNullOrWhiteSpace(WorkingDirectory) ? "/app" : WorkingDirectory,
+                User = NullIfEmpty(ContainerUser),
+                AppCommand = Specs(AppCommand),
+                AppCommandArgs = Specs(AppCommandArgs),
+                DefaultArgs = Specs(DefaultArgs),
+                Entrypoint = Specs(Entrypoint),
+                EntrypointArgs = Specs(EntrypointArgs),
+                AppCommandInstruction = ParseInstruction(AppCommandInstruction),
+                EnvironmentVariables = Pairs(EnvironmentVariables),
+                Labels = Pairs(Labels),
+                Ports = Ports.Select(p => string.IsNullOrEmpty(p.GetMetadata("Type")) ? p.ItemSpec : $"{p.ItemSpec}/{p.GetMetadata("Type")}").ToArray(),
+                Created = created,
+                LayerTimestamp = ReproducibleTime.Resolve(null, SourceDateEpoch) ?? Layers.LayerWriterOptions.DefaultTimestamp,
+                CacheDirectory = NullIfEmpty(CacheDirectory),
+            };
+
+            var result = new ContainerPublisher(new MSBuildLog(Log)).PublishAsync(request, _cancellation.Token).GetAwaiter().GetResult();
+            GeneratedContainerDigest = result.Image.ManifestDigest.ToString();
+            GeneratedImageId = result.Image.ConfigDigest.ToString();
+            GeneratedContainerConfiguration = result.ConfigJson;
+            GeneratedContainerManifest = result.ManifestJson;
+            GeneratedContainerMediaType = result.Image.ManifestMediaType;
+            GeneratedArchiveOutputPath = result.ArchivePath;
+            GeneratedContainerNames = result.RepoTags.Select(t => (ITaskItem)new Microsoft.Build.Utilities.TaskItem(t)).ToArray();
+        });
+    }
+
+    private static string? NullIfEmpty(string value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    private static string[] Specs(ITaskItem[] items) => items.Select(i => i.ItemSpec).ToArray();
+
+    private static KeyValuePair<string, string>[] Pairs(ITaskItem[] items)
+        => items.Select(i => KeyValuePair.Create(i.ItemSpec, i.GetMetadata("Value"))).ToArray();
+
+    private static ImageFormat? ParseFormat(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "" => null,
+        "docker" => Images.ImageFormat.Docker,
+        "oci" => Images.ImageFormat.Oci,
+        _ => throw new ContainerException("CONTAINER2016", $"ContainerImageFormat is '{value}'; it must be Docker or OCI."),
+    };
+
+    private static AppCommandInstruction? ParseInstruction(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "" => null,
+        "entrypoint" => Publishing.AppCommandInstruction.Entrypoint,
+        "defaultargs" => Publishing.AppCommandInstruction.DefaultArgs,
+        "none" => Publishing.AppCommandInstruction.None,
+        _ => throw new ContainerException("CONTAINER2017", $"ContainerAppCommandInstruction is '{value}'; it must be Entrypoint, DefaultArgs or None."),
+    };
+}

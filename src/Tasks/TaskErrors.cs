@@ -1,0 +1,45 @@
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace Sdk.Containers.Tasks;
+
+/// <summary>Turns failures into one MSBuild error with a code; a stack trace goes only to the low-importance log.</summary>
+internal static class TaskErrors
+{
+    public static bool Run(TaskLoggingHelper log, IBuildEngine engine, Action action)
+    {
+        try
+        {
+            action();
+            return !log.HasLoggedErrors;
+        }
+        catch (ContainerException ex)
+        {
+            LogError(log, engine, ex.Code, ex.Message);
+            log.LogMessage(MessageImportance.Low, ex.ToString());
+        }
+        catch (OperationCanceledException)
+        {
+            LogError(log, engine, "CONTAINER1000", "The container build was cancelled; no output was written.");
+        }
+        catch (Exception ex)
+        {
+            LogError(log, engine, "CONTAINER1001", $"The container build failed unexpectedly: {ex.GetType().Name}: {ex.Message}");
+            log.LogMessage(MessageImportance.Low, ex.ToString());
+        }
+
+        return false;
+    }
+
+    private static void LogError(TaskLoggingHelper log, IBuildEngine engine, string code, string message)
+        => log.LogError(null, code, null, engine.ProjectFileOfTaskNode, engine.LineNumberOfTaskNode, engine.ColumnNumberOfTaskNode, 0, 0, message);
+}
+
+internal sealed class MSBuildLog(TaskLoggingHelper log) : IBuildLog
+{
+    public void Info(string message) => log.LogMessage(MessageImportance.High, message);
+
+    public void Detail(string message) => log.LogMessage(MessageImportance.Low, message);
+
+    public void Warning(string code, string message) => log.LogWarning(null, code, null, null, 0, 0, 0, 0, message);
+}
