@@ -28,28 +28,6 @@ internal static class DeterministicTarEntry
 
     private static bool IsAscii(string value) => Ascii.IsValid(value);
 
-    private static bool FitsUstar(string name)
-    {
-        var length = Encoding.UTF8.GetByteCount(name);
-        if (length <= 100)
-        {
-            return true;
-        }
-
-        if (length > 256)
-        {
-            return false;
-        }
-
-        // ustar splits long names at a '/' into a 155-byte prefix and a 100-byte name.
-        for (var i = name.Length - 1; i > 0; i--)
-        {
-            if (name[i] == '/' && i <= 155 && name.Length - i - 1 <= 100 && name.Length - i - 1 > 0)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    // The BCL's ustar writer does not use the 155-byte prefix field, so a name fits only in the 100-byte name field.
+    private static bool FitsUstar(string name) => Encoding.UTF8.GetByteCount(name) <= 100;
 }

@@ -39,7 +39,8 @@ public static class LayerVerifier
         long uncompressedSize;
         try
         {
-            await using var decompressed = compression == LayerCompression.Gzip ? new GZipStream(blobHash, CompressionMode.Decompress, leaveOpen: true) : (Stream)blobHash;
+            await using var gzip = compression == LayerCompression.Gzip ? new GZipStream(blobHash, CompressionMode.Decompress, leaveOpen: true) : null;
+            Stream decompressed = gzip is null ? blobHash : gzip;
             await using var tarHash = HashingStream.ForReading(decompressed, leaveOpen: true);
             await using (var tar = new TarReader(tarHash, leaveOpen: true))
             {

@@ -48,14 +48,17 @@ public sealed class ImageLoader(BlobStore store)
 
             case ImageTransport.DockerArchive or ImageTransport.OciArchive:
                 var contents = await ArchiveContents.ReadAsync(source.Location, store, cancellationToken).ConfigureAwait(false);
+
+                // Archives from `docker save` (25+) and from us carry an OCI layout beside manifest.json: its index
+                // points at the manifests as they were, so their digests survive; manifest.json has no manifest.
+                if (contents.Contains("index.json") && contents.Contains("oci-layout"))
+                {
+                    return await LoadOciAsync(new ArchiveBlobs(contents), source, platform, cancellationToken).ConfigureAwait(false);
+                }
+
                 if (source.Transport == ImageTransport.DockerArchive && contents.Contains("manifest.json"))
                 {
                     return await LoadDockerArchiveAsync(contents, source, platform, cancellationToken).ConfigureAwait(false);
-                }
-
-                if (contents.Contains("index.json"))
-                {
-                    return await LoadOciAsync(new ArchiveBlobs(contents), source, platform, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (source.Transport == ImageTransport.DockerArchive && contents.Contains("repositories"))

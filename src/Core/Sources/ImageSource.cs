@@ -104,8 +104,21 @@ public sealed record ImageSource(ImageTransport Transport, string Location, stri
             return (value, null);
         }
 
+        if (referenceMayHaveColon)
+        {
+            // NAME:TAG holds a colon of its own: the path ends at the first colon after an existing file or a .tar name.
+            for (var i = value.IndexOf(':'); i > 0; i = value.IndexOf(':', i + 1))
+            {
+                var candidate = value[..i];
+                if (File.Exists(candidate) || candidate.EndsWith(".tar", StringComparison.OrdinalIgnoreCase) || candidate.EndsWith(".tar.gz", StringComparison.OrdinalIgnoreCase))
+                {
+                    return (candidate, i + 1 < value.Length ? value[(i + 1)..] : null);
+                }
+            }
+        }
+
         var lastSlash = value.LastIndexOf('/');
-        var colon = referenceMayHaveColon ? value.IndexOf(':', lastSlash + 1) : value.LastIndexOf(':');
+        var colon = value.LastIndexOf(':');
         if (colon <= lastSlash || colon <= 0)
         {
             return (value, null);
