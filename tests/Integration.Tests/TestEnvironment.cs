@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Sdk.Containers.Integration;
+
+/// <summary>
+/// The real services the end-to-end tests use, started by eng/test-env.sh: a Docker engine (DOCKER_HOST), skopeo,
+/// umoci, the test base images and the packed Sdk.Containers package. A missing piece fails the tests with a message
+/// that says how to provide it; nothing is skipped.
+/// </summary>
+public sealed class TestEnvironment : IDisposable
+{
+    public TestEnvironment()
+    {
+        DockerHost = Environment.GetEnvironmentVariable("DOCKER_HOST") ?? string.Empty;
+        BaseImages = Environment.GetEnvironmentVariable("SDK_CONTAINERS_TEST_BASES") ?? Path.Combine(RepoPaths.Root, "artifacts", "base-images");
+        Packages = Path.Combine(RepoPaths.Root, "artifacts", "packages");
+        Work = new TempDirectory();
+        Cache = Work.Combine("blob-cache");
+    }
+
+    public string DockerHost { get; }
+
+    public string BaseImages { get; }
+
+    public string Packages { get; }
+
+    public TempDirectory Work { get; }
+
+    /// <summary>The blob store the published projects use, so tests do not write to the user's cache.</summary>
+    public string Cache { get; }
+
+    public string BaseLayout => Path.Combine(BaseImages, "oci");
+
+    private readonly Lazy<string?> _problem = new(FindProblem);
+
+    /// <summary>Fails the calling test with how to set the environment up, when something is missing.</summary>
+    public void Require()
+    {
+        if (_problem.Value is { } problem)
+        {
+            Assert.Fail(problem);
+        }
+    }
+
+    private static string? FindProblem()
+    {
+        var env = new TestEnvironment();
+        if (string.IsNullOrEmpty(env.DockerHost))
+        {
+            return "DOCKER_HOST is not set. Run the tests through `bash eng/test.sh`, which starts the test Docker engine (eng/test-env.sh).";
+        }
+
+        var version = Run("/usr/bin/docker", ["version", "--format", "{{.Server.Version}}"], timeout: TimeSpan.FromSeconds(30));
+        if (version.ExitCode != 0)
+        {
+            return $"The Docker engine at DOCKER_HOST={env.DockerHost} does not answer ({version.Output.Trim()}). Start it with `bash eng/test-env.sh`.";
+        }
+
+        foreach (var tool in new[] { "/usr/bin/skopeo", "/usr/bin/umoci" })
+        {
+            if (!File.Exists(tool))
+            {
+                return $"{tool} is not installed. Run `bash eng/test-env.sh` (it installs skopeo and umoci).";
+            }
+        }
+
+        if (!File.Exists(Path.Combine(env.BaseLayout, "index.json")))
+        {
+            return $"The test base images are missing from {env.BaseImages}. Build them with `bash eng/build-base-images.sh`.";
+        }
+
+        if (!Directory.Exists(env.Packages) || !Directory.EnumerateFiles(env.Packages, "Sdk.Containers.0.*.nupkg").Any())
+        {
+            return $"No Sdk.Containers package in {env.Packages}. Pack it with `bash eng/pack.sh`.";
+        }
+
+        return null;
+    }
+
+    /// <summary>Copies a sample into a fresh folder with a NuGet.config that finds this build's package.</summary>
+    public string CopySample(string name)
+    {
+        var source = Path.Combine(RepoPaths.Root, "samples", name);
+        var target = Path.Combine(Work.Path, $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)]);
+        Directory.CreateDirectory(target);
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(source, file);
+            if (relative.StartsWith("bin", StringComparison.Ordinal) || relative.StartsWith("obj", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(target, relative))!);
+            File.Copy(file, Path.Combine(target, relative));
+        }
+
+        File.WriteAllText(Path.Combine(target, "NuGet.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="sdk-containers-local" value="{Packages}" />
+              </packageSources>
+            </configuration>
+            """);
+        File.WriteAllText(Path.Combine(target, "Directory.Build.props"), "<Project />");
+        File.WriteAllText(Path.Combine(target, "Directory.Packages.props"), "<Project />");
+        return target;
+    }
+
+    /// <summary>Runs `dotnet publish` on a project with the given MSBuild properties.</summary>
+    public ProcessResult Publish(string projectDirectory, IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
+    {
+        string[] args =
+        [
+            "publish", projectDirectory, "-c", "Release", "-nodeReuse:false", "-tl:off", "-v:n",
+            "-p:RestoreForceEvaluate=true", $"-p:ContainerCacheDirectory={Cache}", .. arguments,
+        ];
+        return Run("dotnet", args, environment, TimeSpan.FromMinutes(5));
+    }
+
+    public ProcessResult Docker(params string[] arguments) => Run("/usr/bin/docker", arguments, timeout: TimeSpan.FromMinutes(3));
+
+    public static ProcessResult Run(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    {
+        var info = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
+        using var process = Process.Start(info)!;
+        var output = new StringBuilder();
+        var lockObject = new object();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (lockObject) { output.AppendLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (lockObject) { output.AppendLine(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (!process.WaitForExit(timeout ?? TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{fileName} {string.Join(' ', info.ArgumentList)} did not finish in time:\n{output}");
+        }
+
+        process.WaitForExit();
+        return new ProcessResult(process.ExitCode, output.ToString(), $"{fileName} {string.Join(' ', info.ArgumentList)}");
+    }
+
+    public void Dispose() => Work.Dispose();
+}
+
+public sealed record ProcessResult(int ExitCode, string Output, string CommandLine)
+{
+    public ProcessResult AssertSuccess()
+    {
+        Assert.True(ExitCode == 0, $"`{CommandLine}` exited with {ExitCode}:\n{Output}");
+        return this;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class EnvironmentCollection : ICollectionFixture<TestEnvironment>
+{
+    public const string Name = "Test environment";
+}
