@@ -34,4 +34,9 @@ public static class ErrorCodes
     public const string InvalidEnvironmentVariable = "CONTAINER2015";
     public const string UnsupportedMediaType = "CONTAINER2001";
     public const string PlatformNotFound = "CONTAINER2009";
+    public const string CredentialsUnavailable = "CONTAINER1020";
+    public const string Unauthorized = "CONTAINER1021";
+    public const string RegistryUnreachable = "CONTAINER1022";
+    public const string RegistryError = "CONTAINER1023";
+    public const string ImageNotFound = "CONTAINER1024";
 }

@@ -31,8 +31,11 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
 
     public ITaskItem[] ImageTags { get; set; } = [];
 
-    [Required]
     public string ArchiveOutputPath { get; set; } = string.Empty;
+
+    public string InsecureRegistries { get; set; } = string.Empty;
+
+    public string RegistryChunkSize { get; set; } = string.Empty;
 
     public string ImageFormat { get; set; } = string.Empty;
 
@@ -102,7 +105,9 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
                 Repository = NullIfEmpty(Repository),
                 Registry = NullIfEmpty(Registry),
                 Tags = ImageTags.Select(t => t.ItemSpec).ToArray(),
-                ArchiveOutputPath = ArchiveOutputPath,
+                ArchiveOutputPath = NullIfEmpty(ArchiveOutputPath),
+                InsecureRegistries = InsecureRegistries.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                RegistryChunkSize = ParseSize(RegistryChunkSize),
                 Format = ParseFormat(ImageFormat),
                 WorkingDirectory = string.IsNullOrWhiteSpace(WorkingDirectory) ? "/app" : WorkingDirectory,
                 User = NullIfEmpty(ContainerUser),
@@ -126,9 +131,21 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
             GeneratedContainerConfiguration = result.ConfigJson;
             GeneratedContainerManifest = result.ManifestJson;
             GeneratedContainerMediaType = result.Image.ManifestMediaType;
-            GeneratedArchiveOutputPath = result.ArchivePath;
+            GeneratedArchiveOutputPath = result.ArchivePath ?? string.Empty;
             GeneratedContainerNames = result.RepoTags.Select(t => (ITaskItem)new Microsoft.Build.Utilities.TaskItem(t)).ToArray();
         });
+    }
+
+    private static long? ParseSize(string value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+
+        return long.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size) && size >= 1024
+            ? size
+            : throw new ContainerException("CONTAINER2018", $"ContainerRegistryChunkSize is '{value}'; it must be a number of bytes, at least 1024.");
     }
 
     private static string? NullIfEmpty(string value) => string.IsNullOrWhiteSpace(value) ? null : value;

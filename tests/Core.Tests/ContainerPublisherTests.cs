@@ -114,7 +114,9 @@ public class ContainerPublisherTests
         { r => r with { WorkingDirectory = "app" }, ErrorCodes.InvalidOutput, "absolute path" },
         { r => r with { PublishDirectory = "/nonexistent/publish" }, ErrorCodes.PublishDirectoryMissing, "/nonexistent/publish" },
         { r => r with { BaseImage = "oci:/nonexistent/layout" }, ErrorCodes.InvalidImageSource, "/nonexistent/layout" },
-        { r => r with { BaseImage = "mcr.microsoft.com/dotnet/runtime:10.0" }, ErrorCodes.InvalidImageSource, "not supported yet" },
+        { r => r with { BaseImage = "dotnet/runtime:bad!tag" }, ErrorCodes.InvalidTag, "'bad!tag'" },
+        { r => r with { ArchiveOutputPath = null }, ErrorCodes.InvalidOutput, "nowhere to put the image" },
+        { r => r with { Registry = "https://registry.test/path" }, ErrorCodes.InvalidImageReference, "ContainerRegistry" },
     };
 
     [Theory]

@@ -9,6 +9,9 @@ namespace Sdk.Containers.Layers;
 /// </summary>
 public sealed record Layer(string BlobPath, Descriptor Descriptor, Digest DiffId)
 {
+    /// <summary>The registry repository the blob was pulled from, if any: a push to the same registry mounts it from there.</summary>
+    public References.RepositoryLocation? Origin { get; init; }
+
     public Stream OpenBlob() => new FileStream(BlobPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
 
     /// <summary>The same bytes described for a manifest of another format: the media type changes, the digest does not.</summary>

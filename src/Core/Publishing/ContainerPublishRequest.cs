@@ -31,13 +31,19 @@ public sealed record ContainerPublishRequest
     /// <summary>The repository; the assembly name (made valid) when empty.</summary>
     public string? Repository { get; init; }
 
-    /// <summary>A registry host to name the image after (pushing comes with the registry client).</summary>
+    /// <summary>The registry (host[:port]) to push to; the image is named after it.</summary>
     public string? Registry { get; init; }
+
+    /// <summary>Registries that may be reached over plain HTTP (loopback ones always may).</summary>
+    public IReadOnlyList<string> InsecureRegistries { get; init; } = [];
+
+    /// <summary>The largest request body of a blob upload; larger blobs go in chunks. Null: the default (64 MiB).</summary>
+    public long? RegistryChunkSize { get; init; }
 
     public IReadOnlyList<string> Tags { get; init; } = ["latest"];
 
     /// <summary>A file, or a directory (existing, or ending in a separator) where &lt;repository&gt;.tar is written.</summary>
-    public required string ArchiveOutputPath { get; init; }
+    public string? ArchiveOutputPath { get; init; }
 
     /// <summary>Null keeps the base image's format.</summary>
     public ImageFormat? Format { get; init; }
@@ -83,7 +89,8 @@ public sealed record ContainerPublishResult(
     Image Image,
     string Repository,
     IReadOnlyList<string> RepoTags,
-    string ArchivePath)
+    string? ArchivePath,
+    Registry.PushResult? Push)
 {
     public string ConfigJson => System.Text.Encoding.UTF8.GetString(Image.ConfigBytes);
 

@@ -3,6 +3,7 @@ using Sdk.Containers.Building;
 using Sdk.Containers.Images;
 using Sdk.Containers.Layers;
 using Sdk.Containers.References;
+using Sdk.Containers.Registry;
 using Sdk.Containers.Sources;
 using Sdk.Containers.Storage;
 
@@ -29,10 +30,24 @@ public sealed class ContainerPublisher(IBuildLog log)
             throw new ContainerException(ErrorCodes.PublishDirectoryMissing, $"The publish directory '{request.PublishDirectory}' does not exist; run the Publish target before PublishContainer.");
         }
 
+        if (string.IsNullOrWhiteSpace(request.ArchiveOutputPath) && string.IsNullOrWhiteSpace(request.Registry))
+        {
+            throw new ContainerException(ErrorCodes.InvalidOutput, "There is nowhere to put the image: set ContainerRegistry to push it, or ContainerArchiveOutputPath to write a tarball.");
+        }
+
+        var registryOptions = new RegistryOptions
+        {
+            InsecureRegistries = request.InsecureRegistries,
+            MaxChunkSize = request.RegistryChunkSize ?? new RegistryOptions().MaxChunkSize,
+        };
+        using var registries = new RegistrySession(registryOptions, log);
         var source = ImageSource.Parse(request.BaseImage);
         log.Detail($"Reading base image {source}");
-        var baseImage = await new ImageLoader(store).LoadAsync(source, platform, cancellationToken).ConfigureAwait(false);
-        log.Info($"Base image {source}: {baseImage.Image.Layers.Count} layers, {baseImage.Image.ManifestDigest}");
+        var baseImage = await new ImageLoader(store, registries).LoadAsync(source, platform, cancellationToken).ConfigureAwait(false);
+        if (source.Transport != ImageTransport.Registry)
+        {
+            log.Info($"Base image {source}: {baseImage.Image.Layers.Count} layers, {baseImage.Image.ManifestDigest}");
+        }
 
         var format = request.Format ?? baseImage.Image.Format;
         var plan = LayerPlan.FromDirectory(request.PublishDirectory, workingDirectory, $"{request.AssemblyName} publish output");
@@ -49,11 +64,24 @@ public sealed class ContainerPublisher(IBuildLog log)
         ApplyRunSettings(builder, request, workingDirectory, ports);
         var image = builder.Build();
 
-        var repoTags = tags.Select(t => $"{(string.IsNullOrEmpty(request.Registry) ? string.Empty : request.Registry.TrimEnd('/') + "/")}{repository}:{t}").ToArray();
-        var archivePath = ResolveArchivePath(request.ArchiveOutputPath, repository);
-        await DockerArchiveWriter.WriteAsync(image, repoTags, archivePath, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
-        log.Info($"Wrote {string.Join(", ", repoTags)} to {archivePath} (image ID {image.ConfigDigest}, digest {image.ManifestDigest})");
-        return new ContainerPublishResult(image, repository, repoTags, archivePath);
+        var registry = string.IsNullOrWhiteSpace(request.Registry) ? null : NormalizeRegistry(request.Registry);
+        var repoTags = tags.Select(t => $"{(registry is null ? string.Empty : registry + "/")}{repository}:{t}").ToArray();
+        string? archivePath = null;
+        if (!string.IsNullOrWhiteSpace(request.ArchiveOutputPath))
+        {
+            archivePath = ResolveArchivePath(request.ArchiveOutputPath, repository);
+            await DockerArchiveWriter.WriteAsync(image, repoTags, archivePath, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
+            log.Info($"Wrote {string.Join(", ", repoTags)} to {archivePath} (image ID {image.ConfigDigest}, digest {image.ManifestDigest})");
+        }
+
+        PushResult? push = null;
+        if (registry is not null)
+        {
+            push = await new RegistryPusher(registries).PushAsync(image, new RepositoryLocation(registry, repository), tags, cancellationToken).ConfigureAwait(false);
+            log.Info($"Pushed {registry}/{repository} ({string.Join(", ", tags)}): {push.BlobsUploaded} blobs uploaded ({push.BytesUploaded:N0} bytes), {push.BlobsMounted} mounted, {push.BlobsExisting} already there; digest {image.ManifestDigest}");
+        }
+
+        return new ContainerPublishResult(image, repository, repoTags, archivePath, push);
     }
 
     internal static string ResolveRepository(ContainerPublishRequest request)
@@ -174,6 +202,20 @@ public sealed class ContainerPublisher(IBuildLog log)
                 throw new ContainerException(code, $"A {item} item has the name '{name}'; names must be non-empty and must not contain '='.");
             }
         }
+    }
+
+    /// <summary>A registry as a host[:port]: a scheme or trailing slash that users sometimes write is dropped.</summary>
+    internal static string NormalizeRegistry(string registry)
+    {
+        var value = registry.Trim();
+        var scheme = value.IndexOf("://", StringComparison.Ordinal);
+        value = (scheme >= 0 ? value[(scheme + 3)..] : value).TrimEnd('/');
+        if (value.Length == 0 || value.Contains('/'))
+        {
+            throw new ContainerException(ErrorCodes.InvalidImageReference, $"ContainerRegistry is '{registry}'; it must be a host with an optional port, such as registry.example.com or localhost:5000.");
+        }
+
+        return value;
     }
 
     internal static string ResolveArchivePath(string archiveOutputPath, string repository)

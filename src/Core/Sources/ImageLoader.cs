@@ -14,7 +14,7 @@ public sealed record LoadedImage(Image Image, string? Name, string Origin);
 /// Reads images from local sources and verifies them as `docker load` does: every blob against its digest, every
 /// layer's decompressed content against its diff_id, the layer count against the config.
 /// </summary>
-public sealed class ImageLoader(BlobStore store)
+public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? registries = null)
 {
     /// <summary>Every image the source holds (all platforms, all names); used by `verify`.</summary>
     public Task<IReadOnlyList<LoadedImage>> LoadAllAsync(ImageSource source, CancellationToken cancellationToken)
@@ -69,7 +69,9 @@ public sealed class ImageLoader(BlobStore store)
                 throw new ContainerException(ErrorCodes.ArchiveCorrupt, $"'{source.Location}' has neither manifest.json nor index.json; it is not a docker-archive or an oci-archive.");
 
             default:
-                throw new ContainerException(ErrorCodes.InvalidImageSource, $"'{source}' is a registry reference; pulling from registries is not supported yet. Use docker-archive:PATH, oci:PATH or oci-archive:PATH.");
+                var reference = References.ImageReference.Parse(source.Location, "base image reference");
+                var session = registries ?? throw new InvalidOperationException("Registry sources need a registry session.");
+                return [await new Registry.RegistryPuller(session, store).PullAsync(reference, platform ?? Platform.FromRuntimeIdentifier("linux-x64"), cancellationToken).ConfigureAwait(false)];
         }
     }
 
