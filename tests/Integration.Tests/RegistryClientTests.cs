@@ -1,0 +1,156 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Sdk.Containers.Images;
+using Sdk.Containers.Publishing;
+using Sdk.Containers.Registry;
+using Sdk.Containers.Sources;
+using Sdk.Containers.Storage;
+
+namespace Sdk.Containers.Integration;
+
+/// <summary>The registry client against a real registry, through the fault proxy that counts and breaks requests.</summary>
+[Collection(EnvironmentCollection.Name)]
+public sealed class RegistryClientTests(TestEnvironment env, RegistryFixture registry) : IClassFixture<RegistryFixture>
+{
+    private static readonly Platform Amd64 = Platform.FromRuntimeIdentifier("linux-x64");
+
+    private ContainerPublishRequest Request(string publishDirectory, string baseRegistry, string pushRegistry, string repository, string cache) => new()
+    {
+        PublishDirectory = publishDirectory,
+        BaseImage = $"{baseRegistry}/dotnet/runtime:10.0",
+        AssemblyName = "app",
+        Registry = pushRegistry,
+        Repository = repository,
+        Tags = ["1.0"],
+        CacheDirectory = cache,
+        GzipLevel = 1,
+        Created = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),
+    };
+
+    private static string AppFolder(TempDirectory work, int megabytes, string name = "app")
+    {
+        var folder = work.Combine(name);
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "app.dll"), Guid.NewGuid().ToString());
+        if (megabytes > 0)
+        {
+            // Random bytes do not compress: the layer is as big as the folder.
+            File.WriteAllBytes(Path.Combine(folder, "data.bin"), RandomNumberGenerator.GetBytes(megabytes * 1024 * 1024));
+        }
+
+        return folder;
+    }
+
+    private static string SkopeoDigest(string reference)
+    {
+        var result = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", $"docker://{reference}"]).AssertSuccess();
+        using var json = JsonDocument.Parse(result.Output);
+        return json.RootElement.GetProperty("Digest").GetString()!;
+    }
+
+    [Fact]
+    public async Task PushingTwiceUploadsNothingAndAnotherRepositoryMountsTheBaseLayers()
+    {
+        env.Require();
+        await using var proxy = new FaultProxy(registry.Server.Host);
+        using var work = new TempDirectory();
+        var app = AppFolder(work, 0);
+        var publisher = new ContainerPublisher(NullBuildLog.Instance);
+
+        var first = await publisher.PublishAsync(Request(app, proxy.Host, proxy.Host, "twice/app", work.Combine("cache")), CancellationToken.None);
+        Assert.True(first.Push!.BlobsUploaded >= 2, "the app layer and the config are new");
+        Assert.Equal(first.Image.ManifestDigest.ToString(), SkopeoDigest($"{registry.Server.Host}/twice/app:1.0"));
+
+        proxy.Reset();
+        var second = await publisher.PublishAsync(Request(app, proxy.Host, proxy.Host, "twice/app", work.Combine("cache")), CancellationToken.None);
+        Assert.Equal(first.Image.ManifestDigest, second.Image.ManifestDigest);
+        Assert.Equal(0, second.Push!.BlobsUploaded);
+        Assert.Equal(0, proxy.Count("POST", "/blobs/uploads/"));
+        Assert.Equal(0, proxy.Count("PUT", "/blobs/uploads/"));
+        Assert.Equal(0, proxy.Count("PATCH", "/blobs/uploads/"));
+
+        proxy.Reset();
+        var other = await publisher.PublishAsync(Request(app, proxy.Host, proxy.Host, "other/app", work.Combine("cache")), CancellationToken.None);
+        var baseLayers = other.Image.Layers.Count - 1;
+        Assert.Equal(baseLayers, other.Push!.BlobsMounted);
+        Assert.Equal(baseLayers, proxy.Count("POST", "mount=", status: 201));
+        Assert.Equal(other.Image.ManifestDigest.ToString(), SkopeoDigest($"{registry.Server.Host}/other/app:1.0"));
+    }
+
+    [Fact]
+    public async Task AChunkedPushStaysUnderTheChunkLimitAndPullsBackVerified()
+    {
+        env.Require();
+        await using var proxy = new FaultProxy(registry.Server.Host);
+        using var work = new TempDirectory();
+        const long limit = 5 * 1024 * 1024;
+        var result = await new ContainerPublisher(NullBuildLog.Instance).PublishAsync(
+            Request(AppFolder(work, 12), proxy.Host, proxy.Host, "chunked/app", work.Combine("cache")) with { RegistryChunkSize = limit },
+            CancellationToken.None);
+
+        Assert.True(proxy.Count("PATCH", "/blobs/uploads/", status: 202) >= 3, "a 12 MB layer goes up in at least three 5 MB chunks");
+        Assert.InRange(proxy.LargestRequestBody, 1, limit);
+        Assert.Equal(result.Image.ManifestDigest.ToString(), SkopeoDigest($"{registry.Server.Host}/chunked/app:1.0"));
+
+        using var session = new RegistrySession(new RegistryOptions(), NullBuildLog.Instance);
+        var pulled = await new RegistryPuller(session, new BlobStore(work.Combine("fresh-cache"))).PullAsync(References.ImageReference.Parse($"{registry.Server.Host}/chunked/app:1.0"), Amd64, CancellationToken.None);
+        Assert.Equal(result.Image.ManifestDigest, pulled.Image.ManifestDigest);
+    }
+
+    [Fact]
+    public async Task AHundredMegabytePushThroughThirtyPercentFailuresCompletesAndVerifies()
+    {
+        env.Require();
+        await using var proxy = new FaultProxy(registry.Server.Host);
+        using var work = new TempDirectory();
+        var app = AppFolder(work, 100);
+        proxy.FailureRate = 0.3;
+        var result = await new ContainerPublisher(NullBuildLog.Instance).PublishAsync(
+            Request(app, registry.Server.Host, proxy.Host, "flaky/app", work.Combine("cache")) with { RegistryChunkSize = 16 * 1024 * 1024 },
+            CancellationToken.None);
+        Assert.True(proxy.FaultsInjected > 0, "the proxy injected no fault");
+
+        proxy.FailureRate = 0;
+        Assert.Equal(result.Image.ManifestDigest.ToString(), SkopeoDigest($"{registry.Server.Host}/flaky/app:1.0"));
+        var copy = work.Combine("skopeo-copy");
+        TestEnvironment.Run("/usr/bin/skopeo", ["copy", "--src-tls-verify=false", $"docker://{registry.Server.Host}/flaky/app:1.0", $"oci:{copy}:x"], timeout: TimeSpan.FromMinutes(3)).AssertSuccess();
+
+        proxy.FailureRate = 0.3;
+        using var session = new RegistrySession(new RegistryOptions(), NullBuildLog.Instance);
+        var pulled = await new RegistryPuller(session, new BlobStore(work.Combine("fresh-cache"))).PullAsync(References.ImageReference.Parse($"{proxy.Host}/flaky/app:1.0"), Amd64, CancellationToken.None);
+        Assert.Equal(result.Image.ManifestDigest, pulled.Image.ManifestDigest);
+        var loaded = await new ImageLoader(new BlobStore(work.Combine("verify-cache"))).LoadAllAsync(ImageSource.Parse($"oci:{copy}:x"), CancellationToken.None);
+        Assert.Equal(result.Image.ConfigDigest, loaded.Single().Image.ConfigDigest);
+    }
+
+    [Fact]
+    public async Task APullThroughAProxyThatFlipsABlobByteFailsNamingTheLayer()
+    {
+        env.Require();
+        await using var proxy = new FaultProxy(registry.Server.Host) { FlipBlobBytes = true };
+        using var work = new TempDirectory();
+        using var session = new RegistrySession(new RegistryOptions(), NullBuildLog.Instance);
+        var puller = new RegistryPuller(session, new BlobStore(work.Combine("cache")));
+        var ex = await Assert.ThrowsAsync<ContainerException>(() => puller.PullAsync(References.ImageReference.Parse($"{proxy.Host}/dotnet/runtime:10.0"), Amd64, CancellationToken.None));
+        Assert.Equal(ErrorCodes.DigestMismatch, ex.Code);
+        Assert.Matches(@"(config|Layer \d of \d \(sha256:[0-9a-f]{64}\)) of 127\.0\.0\.1:\d+/dotnet/runtime:10\.0 has digest", ex.Message);
+        // Nothing corrupt was kept: every blob in the cache hashes to its name.
+        foreach (var blob in Directory.EnumerateFiles(work.Combine("cache", "blobs", "sha256")))
+        {
+            Assert.Equal(Path.GetFileName(blob), Digests.Digest.Compute(File.ReadAllBytes(blob)).Hex);
+        }
+    }
+
+    [Fact]
+    public async Task WithEveryRequestFailingThePushStopsInBoundedTimeSayingWhat()
+    {
+        env.Require();
+        await using var proxy = new FaultProxy(registry.Server.Host) { FailureRate = 1.0 };
+        using var work = new TempDirectory();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var ex = await Assert.ThrowsAsync<ContainerException>(() => new ContainerPublisher(NullBuildLog.Instance).PublishAsync(
+            Request(AppFolder(work, 0), registry.Server.Host, proxy.Host, "down/app", work.Combine("cache")), CancellationToken.None));
+        Assert.True(clock.Elapsed < TimeSpan.FromMinutes(3), $"took {clock.Elapsed}");
+        Assert.Contains(proxy.Host, ex.Message);
+    }
+}
