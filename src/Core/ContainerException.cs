@@ -39,4 +39,5 @@ public static class ErrorCodes
     public const string RegistryUnreachable = "CONTAINER1022";
     public const string RegistryError = "CONTAINER1023";
     public const string ImageNotFound = "CONTAINER1024";
+    public const string CredentialsInBinlog = "CONTAINER1025";
 }

@@ -226,6 +226,11 @@ public sealed class RegistryClient : IDisposable
             _credential = _credentials.Resolve(Registry);
             _credentialLoaded = true;
             _log.Detail(_credential is null ? $"{Registry}: no credentials found; using anonymous access" : $"{Registry}: using {_credential}");
+            if (_credential?.Source.Contains("DOTNET_CONTAINER_REGISTRY_", StringComparison.Ordinal) == true)
+            {
+                // MSBuild exempts DOTNET_* variables from its binlog filtering: whatever they hold is in every binlog.
+                _log.Warning(ErrorCodes.CredentialsInBinlog, $"The credentials for {Registry} come from DOTNET_CONTAINER_REGISTRY_UNAME/PWORD. MSBuild writes every DOTNET_* environment variable into binary logs (-bl), so the password is in any binlog of this build. Use SDK_CONTAINER_REGISTRY_UNAME/PWORD, `docker login` or a credential helper instead.");
+            }
         }
 
         return _credential;

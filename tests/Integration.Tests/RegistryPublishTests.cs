@@ -1,0 +1,208 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Sdk.Containers.Integration;
+
+/// <summary>`dotnet publish` with a registry base image and ContainerRegistry, against real registries.</summary>
+[Collection(EnvironmentCollection.Name)]
+public sealed partial class RegistryPublishTests(TestEnvironment env, RegistryFixture registry) : IClassFixture<RegistryFixture>
+{
+    [GeneratedRegex(@"Pushed (?<name>\S+) \((?<digest>sha256:[0-9a-f]{64})\)")]
+    private static partial Regex PushedLine();
+
+    private static string PushedDigest(ProcessResult result)
+    {
+        var match = PushedLine().Match(result.Output);
+        Assert.True(match.Success, $"No 'Pushed' line in:\n{result.Output}");
+        return match.Groups["digest"].Value;
+    }
+
+    private static JsonDocument SkopeoInspect(string reference, params string[] flags)
+        => JsonDocument.Parse(TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", .. flags, $"docker://{reference}"]).AssertSuccess().Output);
+
+    [Fact]
+    public void PublishPushesToTheRegistryAndDockerPullsAndRunsIt()
+    {
+        env.Require();
+        var host = registry.Server.Host;
+        var project = env.CopySample("hello");
+        var tag = $"e2e-{Guid.NewGuid():N}"[..16];
+        var result = env.Publish(project, [
+            "-p:PublishContainer=true",
+            $"-p:ContainerBaseImage={host}/dotnet/runtime:10.0",
+            $"-p:ContainerRegistry={host}",
+            $"-p:ContainerImageTags={tag}",
+        ]).AssertSuccess();
+        var digest = PushedDigest(result);
+
+        using (var inspect = SkopeoInspect($"{host}/hello:{tag}"))
+        {
+            Assert.Equal(digest, inspect.RootElement.GetProperty("Digest").GetString());
+            Assert.Equal(3, inspect.RootElement.GetProperty("Layers").GetArrayLength());
+        }
+
+        var image = $"{host}/hello:{tag}";
+        env.Docker("pull", image).AssertSuccess();
+        try
+        {
+            var run = env.Docker("run", "--rm", "--network", "none", image).AssertSuccess();
+            Assert.Contains("Hello from Sdk.Containers!", run.Output);
+            var repoDigests = env.Docker("image", "inspect", image, "--format", "{{json .RepoDigests}}").AssertSuccess();
+            Assert.Contains(digest, repoDigests.Output);
+        }
+        finally
+        {
+            env.Docker("rmi", "-f", image);
+        }
+    }
+
+    [Fact]
+    public async Task ASecondPublishWithAWarmCacheFetchesNoBaseBlob()
+    {
+        env.Require();
+        await using var proxy = new FaultProxy(registry.Server.Host);
+        var project = env.CopySample("hello");
+        using var cache = new TempDirectory();
+        string[] args = [
+            "-p:PublishContainer=true",
+            $"-p:ContainerBaseImage={proxy.Host}/dotnet/runtime:10.0",
+            $"-p:ContainerRegistry={proxy.Host}",
+            "-p:ContainerRepository=warm/hello",
+            $"-p:ContainerCacheDirectory={cache.Path}",
+        ];
+        env.Publish(project, args).AssertSuccess();
+        Assert.True(proxy.Count("GET", "/blobs/sha256:") >= 3, "the first publish downloads the base config and layers");
+
+        proxy.Reset();
+        var second = env.Publish(project, args).AssertSuccess();
+        Assert.Equal(0, proxy.Count("GET", "/blobs/"));
+        Assert.Contains("all from the local cache", second.Output);
+    }
+
+    public static TheoryData<RegistryAuth, string> AuthCases => new()
+    {
+        { RegistryAuth.BasicOverTls, "config.json" },
+        { RegistryAuth.BasicOverTls, "helper" },
+        { RegistryAuth.BasicOverTls, "environment" },
+        { RegistryAuth.Token, "config.json" },
+        { RegistryAuth.Token, "helper" },
+        { RegistryAuth.Token, "environment" },
+        { RegistryAuth.BasicOverTls, "dotnet-environment" },
+    };
+
+    [Theory]
+    [MemberData(nameof(AuthCases))]
+    public async Task PublishAuthenticatesWithEachCredentialSourceAndNeverShowsThePassword(RegistryAuth auth, string source)
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        await using var issuer = auth == RegistryAuth.Token ? new TokenIssuer(work.Combine("issuer")) : null;
+        using var server = new RegistryServer(auth, issuer);
+        server.Seed($"oci:{env.BaseLayout}:runtime", "dotnet/runtime:10.0");
+
+        var environment = CredentialEnvironment(work, server, source, RegistryServer.Password);
+        var project = env.CopySample("hello");
+        var binlog = work.Combine("publish.binlog");
+        var result = env.Publish(project, [
+            "-p:PublishContainer=true",
+            $"-p:ContainerBaseImage={server.Host}/dotnet/runtime:10.0",
+            $"-p:ContainerRegistry={server.Host}",
+            $"-bl:{binlog}",
+        ], environment).AssertSuccess();
+
+        using (var inspect = SkopeoInspect($"{server.Host}/hello:latest", $"--creds={RegistryServer.User}:{RegistryServer.Password}"))
+        {
+            Assert.Equal(PushedDigest(result), inspect.RootElement.GetProperty("Digest").GetString());
+        }
+
+        if (source == "dotnet-environment")
+        {
+            // MSBuild itself writes DOTNET_* variables into binlogs; we cannot stop that, so we say so.
+            Assert.Contains("warning CONTAINER1025", result.Output);
+            Secrets.AssertAbsent(RegistryServer.Password, result.Output, binlog: null);
+        }
+        else
+        {
+            Secrets.AssertAbsent(RegistryServer.Password, result.Output, binlog);
+            Assert.DoesNotContain("CONTAINER1025", result.Output);
+        }
+
+        if (issuer is not null)
+        {
+            Assert.True(issuer.Requests > 0, "the token service was never asked");
+        }
+    }
+
+    [Theory]
+    [InlineData(RegistryAuth.BasicOverTls)]
+    [InlineData(RegistryAuth.Token)]
+    public async Task AWrongPasswordFailsNamingTheRegistryAndShowsNoSecret(RegistryAuth auth)
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        await using var issuer = auth == RegistryAuth.Token ? new TokenIssuer(work.Combine("issuer")) : null;
+        using var server = new RegistryServer(auth, issuer);
+        server.Seed($"oci:{env.BaseLayout}:runtime", "dotnet/runtime:10.0");
+        const string wrong = "Wr0ng-Pa55word-must-not-leak";
+
+        var project = env.CopySample("hello");
+        var binlog = work.Combine("publish.binlog");
+        var result = env.Publish(project, [
+            "-p:PublishContainer=true",
+            $"-p:ContainerBaseImage={server.Host}/dotnet/runtime:10.0",
+            $"-p:ContainerRegistry={server.Host}",
+            $"-bl:{binlog}",
+        ], CredentialEnvironment(work, server, "environment", wrong));
+
+        Assert.NotEqual(0, result.ExitCode);
+        var error = result.Output.Split('\n').FirstOrDefault(l => l.Contains("error CONTAINER1021", StringComparison.Ordinal));
+        Assert.True(error is not null, $"No CONTAINER1021 error in:\n{result.Output}");
+        Assert.Contains($"The registry {server.Host} refused the credentials from the environment variables SDK_CONTAINER_REGISTRY_UNAME and SDK_CONTAINER_REGISTRY_PWORD", error);
+        Assert.DoesNotContain("   at ", result.Output);
+        Secrets.AssertAbsent(wrong, result.Output, binlog);
+    }
+
+    private static Dictionary<string, string> CredentialEnvironment(TempDirectory work, RegistryServer server, string source, string password)
+    {
+        var dockerConfig = work.Combine("docker-config");
+        Directory.CreateDirectory(dockerConfig);
+        var environment = new Dictionary<string, string> { ["DOCKER_CONFIG"] = dockerConfig };
+        if (server.Certificates is { } certificates)
+        {
+            environment["SSL_CERT_FILE"] = certificates.CaFile;
+        }
+
+        switch (source)
+        {
+            case "config.json":
+                var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{RegistryServer.User}:{password}"));
+                File.WriteAllText(Path.Combine(dockerConfig, "config.json"), "{\"auths\":{\"" + server.Host + "\":{\"auth\":\"" + auth + "\"}}}");
+                break;
+            case "helper":
+                var bin = work.Combine("bin");
+                Directory.CreateDirectory(bin);
+                var helper = Path.Combine(bin, "docker-credential-test");
+                File.WriteAllText(helper, $$"""
+                    #!/bin/sh
+                    read server
+                    [ "$1" = get ] || exit 1
+                    printf '{"ServerURL":"%s","Username":"{{RegistryServer.User}}","Secret":"{{password}}"}' "$server"
+                    """.Replace("\r", string.Empty));
+                File.SetUnixFileMode(helper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                File.WriteAllText(Path.Combine(dockerConfig, "config.json"), "{\"credHelpers\":{\"" + server.Host + "\":\"test\"}}");
+                environment["PATH"] = bin + ":" + Environment.GetEnvironmentVariable("PATH");
+                break;
+            case "dotnet-environment":
+                environment["DOTNET_CONTAINER_REGISTRY_UNAME"] = RegistryServer.User;
+                environment["DOTNET_CONTAINER_REGISTRY_PWORD"] = password;
+                break;
+            default:
+                environment["SDK_CONTAINER_REGISTRY_UNAME"] = RegistryServer.User;
+                environment["SDK_CONTAINER_REGISTRY_PWORD"] = password;
+                break;
+        }
+
+        return environment;
+    }
+}
