@@ -1,9 +1,13 @@
 using System.CommandLine;
 using Sdk.Containers.Cli;
 
-var root = new RootCommand("Build, inspect and verify container images without a Docker daemon.")
+var root = new RootCommand("Build, push, copy, inspect and verify container images without a Docker daemon.")
 {
     VerifyCommand.Create(),
+    RegistryCommands.Pull(),
+    RegistryCommands.Push(),
+    RegistryCommands.Copy(),
+    RegistryCommands.Inspect(),
 };
 
 return await CliErrors.RunAsync(() => root.Parse(args).InvokeAsync());

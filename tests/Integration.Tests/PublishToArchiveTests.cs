@@ -28,7 +28,7 @@ public sealed class PublishToArchiveTests(TestEnvironment env)
             Assert.Contains("from-docker", run.Output);
 
             var inspect = env.Docker("image", "inspect", tag, "--format", "{{json .}}").AssertSuccess();
-            using var json = JsonDocument.Parse(inspect.Output);
+            using var json = JsonDocument.Parse(inspect.StandardOutput);
             Assert.Equal(ours.Image.ConfigDigest.ToString(), json.RootElement.GetProperty("Id").GetString());
             var layers = json.RootElement.GetProperty("RootFS").GetProperty("Layers").EnumerateArray().Select(l => l.GetString()).ToArray();
             Assert.Equal(ours.Image.Config.RootFs.DiffIds.Select(d => d.ToString()), layers);
@@ -95,13 +95,13 @@ public sealed class PublishToArchiveTests(TestEnvironment env)
         var ours = await ReadOurArchiveAsync(archive);
 
         var dockerArchive = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", $"docker-archive:{archive}"]).AssertSuccess();
-        using (var json = JsonDocument.Parse(dockerArchive.Output))
+        using (var json = JsonDocument.Parse(dockerArchive.StandardOutput))
         {
             Assert.Equal(ours.Image.Config.RootFs.DiffIds.Select(d => d.ToString()), json.RootElement.GetProperty("Layers").EnumerateArray().Select(l => l.GetString()));
         }
 
         var ociArchive = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", $"oci-archive:{archive}"]).AssertSuccess();
-        using (var json = JsonDocument.Parse(ociArchive.Output))
+        using (var json = JsonDocument.Parse(ociArchive.StandardOutput))
         {
             Assert.Equal(ours.Image.ManifestDigest.ToString(), json.RootElement.GetProperty("Digest").GetString());
         }
@@ -109,7 +109,7 @@ public sealed class PublishToArchiveTests(TestEnvironment env)
         var layout = Path.Combine(project, "out", "layout");
         await OciLayoutWriter.WriteAsync(ours.Image, "hello:latest", layout, CancellationToken.None);
         var ociLayout = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", $"oci:{layout}:latest"]).AssertSuccess();
-        using (var json = JsonDocument.Parse(ociLayout.Output))
+        using (var json = JsonDocument.Parse(ociLayout.StandardOutput))
         {
             Assert.Equal(ours.Image.ManifestDigest.ToString(), json.RootElement.GetProperty("Digest").GetString());
         }

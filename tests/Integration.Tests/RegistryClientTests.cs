@@ -44,7 +44,7 @@ public sealed class RegistryClientTests(TestEnvironment env, RegistryFixture reg
     private static string SkopeoDigest(string reference)
     {
         var result = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", $"docker://{reference}"]).AssertSuccess();
-        using var json = JsonDocument.Parse(result.Output);
+        using var json = JsonDocument.Parse(result.StandardOutput);
         return json.RootElement.GetProperty("Digest").GetString()!;
     }
 

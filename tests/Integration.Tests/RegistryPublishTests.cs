@@ -19,7 +19,7 @@ public sealed partial class RegistryPublishTests(TestEnvironment env, RegistryFi
     }
 
     private static JsonDocument SkopeoInspect(string reference, params string[] flags)
-        => JsonDocument.Parse(TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", .. flags, $"docker://{reference}"]).AssertSuccess().Output);
+        => JsonDocument.Parse(TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", .. flags, $"docker://{reference}"]).AssertSuccess().StandardOutput);
 
     [Fact]
     public void PublishPushesToTheRegistryAndDockerPullsAndRunsIt()

@@ -144,8 +144,9 @@ public sealed class TestEnvironment : IDisposable
 
         using var process = Process.Start(info)!;
         var output = new StringBuilder();
+        var standardOutput = new StringBuilder();
         var lockObject = new object();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (lockObject) { output.AppendLine(e.Data); } } };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (lockObject) { output.AppendLine(e.Data); standardOutput.AppendLine(e.Data); } } };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (lockObject) { output.AppendLine(e.Data); } } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -156,7 +157,7 @@ public sealed class TestEnvironment : IDisposable
         }
 
         process.WaitForExit();
-        return new ProcessResult(process.ExitCode, output.ToString(), $"{fileName} {string.Join(' ', info.ArgumentList)}");
+        return new ProcessResult(process.ExitCode, output.ToString(), $"{fileName} {string.Join(' ', info.ArgumentList)}") { StandardOutput = standardOutput.ToString() };
     }
 
     public void Dispose() => Work.Dispose();
@@ -164,6 +165,9 @@ public sealed class TestEnvironment : IDisposable
 
 public sealed record ProcessResult(int ExitCode, string Output, string CommandLine)
 {
+    /// <summary>Standard output alone (<see cref="Output"/> interleaves standard error).</summary>
+    public string StandardOutput { get; init; } = string.Empty;
+
     public ProcessResult AssertSuccess()
     {
         Assert.True(ExitCode == 0, $"`{CommandLine}` exited with {ExitCode}:\n{Output}");

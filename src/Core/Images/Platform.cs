@@ -47,6 +47,19 @@ public sealed record Platform
         };
     }
 
+    /// <summary>Parses "os/arch[/variant]" (linux/amd64, linux/arm64/v8) or a runtime identifier (linux-x64).</summary>
+    public static Platform Parse(string value)
+    {
+        var parts = value.Trim().Split('/');
+        if (parts.Length is 2 or 3 && parts.All(p => p.Length > 0))
+        {
+            return new Platform { Os = parts[0], Architecture = parts[1], Variant = parts.Length == 3 ? parts[2] : null };
+        }
+
+        return value.Contains('-') ? FromRuntimeIdentifier(value.Trim())
+            : throw new ContainerException(ErrorCodes.PlatformNotFound, $"'{value}' is not a platform; write os/arch[/variant] such as linux/amd64, or a runtime identifier such as linux-x64.");
+    }
+
     /// <summary>Whether an image of platform <paramref name="candidate"/> runs where this platform is asked for.</summary>
     public bool Accepts(Platform candidate)
     {

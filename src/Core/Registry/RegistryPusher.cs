@@ -64,7 +64,10 @@ public sealed class RegistryPusher(RegistrySession session)
             session.Log.Info($"Layer {layer.Descriptor.Digest.Hex[..12]} ({layer.Descriptor.Size:N0} bytes): {Describe(outcome, origin)}");
         }).ConfigureAwait(false);
 
-        var configOutcome = await PushBlobAsync(client, destination, image.ConfigDigest, image.ConfigBytes.Length, offset => new MemoryStream(image.ConfigBytes, (int)offset, image.ConfigBytes.Length - (int)offset, writable: false), null, scopes, cancellationToken).ConfigureAwait(false);
+        // An image copied unchanged (every layer from one repository of this registry) has its config there too.
+        var origins = image.Layers.Select(l => l.Origin).Distinct().ToArray();
+        var configOrigin = origins is [{ } only] && mountSources.Contains(only.Repository) ? only.Repository : null;
+        var configOutcome = await PushBlobAsync(client, destination, image.ConfigDigest, image.ConfigBytes.Length, offset => new MemoryStream(image.ConfigBytes, (int)offset, image.ConfigBytes.Length - (int)offset, writable: false), configOrigin, scopes, cancellationToken).ConfigureAwait(false);
         Count(configOutcome, image.ConfigBytes.Length);
 
         foreach (var tag in tags)
