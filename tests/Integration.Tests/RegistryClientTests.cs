@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Sdk.Containers.Images;
+using Sdk.Containers;
 using Sdk.Containers.Publishing;
 using Sdk.Containers.Registry;
 using Sdk.Containers.Sources;
@@ -152,5 +153,61 @@ public sealed class RegistryClientTests(TestEnvironment env, RegistryFixture reg
             Request(AppFolder(work, 0), registry.Server.Host, proxy.Host, "down/app", work.Combine("cache")), CancellationToken.None));
         Assert.True(clock.Elapsed < TimeSpan.FromMinutes(3), $"took {clock.Elapsed}");
         Assert.Contains(proxy.Host, ex.Message);
+    }
+}
+
+/// <summary>Platform selection from a multi-platform index served by a real registry.</summary>
+[Collection(EnvironmentCollection.Name)]
+public sealed class RegistryIndexTests(TestEnvironment env, RegistryFixture registry) : IClassFixture<RegistryFixture>
+{
+    [Fact]
+    public async Task PullPicksThePlatformFromAnIndexAndListsWhatItHasWhenMissing()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        var store = new BlobStore(work.Combine("cache"));
+        var images = new List<Image>();
+        foreach (var platform in new[] { Platform.FromRuntimeIdentifier("linux-x64"), Platform.FromRuntimeIdentifier("linux-arm64") })
+        {
+            using var source = new TempDirectory();
+            source.WriteFile("files/etc/arch", platform.Architecture);
+            var layer = await new Layers.LayerWriter(store).WriteAsync(Layers.LayerPlan.FromDirectory(source.Combine("files"), "/", "arch"), new Layers.LayerWriterOptions(), CancellationToken.None);
+            images.Add(Building.ImageBuilder.FromScratch(platform, ImageFormat.Oci).AddLayer(layer, "arch").Build());
+        }
+
+        // An OCI layout whose index lists both images with their platforms; skopeo pushes the whole index.
+        var layout = work.Combine("layout");
+        foreach (var image in images)
+        {
+            await Archives.OciLayoutWriter.WriteAsync(image, null, layout, CancellationToken.None);
+        }
+
+        var index = ImageJson.Serialize(new ImageIndex { MediaType = MediaTypes.OciIndex, Manifests = images.Select(i => i.ManifestDescriptor(withPlatform: true)).ToArray() });
+        var indexDigest = Digests.Digest.Compute(index);
+        await File.WriteAllBytesAsync(Path.Combine(layout, "blobs", "sha256", indexDigest.Hex), index);
+        var top = new ImageIndex
+        {
+            MediaType = MediaTypes.OciIndex,
+            Manifests = [new Descriptor { MediaType = MediaTypes.OciIndex, Digest = indexDigest, Size = index.Length, Annotations = new Dictionary<string, string> { ["org.opencontainers.image.ref.name"] = "multi" } }],
+        };
+        await File.WriteAllBytesAsync(Path.Combine(layout, "index.json"), ImageJson.Serialize(top));
+        TestEnvironment.Run("/usr/bin/skopeo", ["copy", "--all", "--dest-tls-verify=false", $"oci:{layout}:multi", $"docker://{registry.Server.Host}/multi/app:1"]).AssertSuccess();
+
+        using var session = new RegistrySession(new RegistryOptions(), NullBuildLog.Instance);
+        var puller = new RegistryPuller(session, new BlobStore(work.Combine("pull-cache")));
+        var reference = References.ImageReference.Parse($"{registry.Server.Host}/multi/app:1");
+        var arm = await puller.PullAsync(reference, Platform.FromRuntimeIdentifier("linux-arm64"), CancellationToken.None);
+        Assert.Equal(images[1].ManifestDigest, arm.Image.ManifestDigest);
+        var amd = await puller.PullAsync(reference, Platform.FromRuntimeIdentifier("linux-x64"), CancellationToken.None);
+        Assert.Equal(images[0].ManifestDigest, amd.Image.ManifestDigest);
+
+        var ex = await Assert.ThrowsAsync<ContainerException>(() => puller.PullAsync(reference, Platform.FromRuntimeIdentifier("linux-s390x"), CancellationToken.None));
+        Assert.Equal(ErrorCodes.PlatformNotFound, ex.Code);
+        Assert.Contains("linux/amd64, linux/arm64/v8", ex.Message);
+
+        // Pinned by digest and cached: no registry is needed at all.
+        var pinned = References.ImageReference.Parse($"127.0.0.1:1/multi/app@{images[0].ManifestDigest}");
+        var offline = await new RegistryPuller(session, new BlobStore(work.Combine("pull-cache"))).PullAsync(pinned, Platform.FromRuntimeIdentifier("linux-x64"), CancellationToken.None);
+        Assert.Equal(images[0].ManifestDigest, offline.Image.ManifestDigest);
     }
 }

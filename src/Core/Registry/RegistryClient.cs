@@ -136,7 +136,9 @@ public sealed class RegistryClient : IDisposable
                 return _baseUri;
             }
 
-            var https = new Uri($"https://{Registry}/");
+            // Docker Hub's images are named docker.io/... but its API is served from registry-1.docker.io.
+            var host = Registry == References.ImageReference.DockerHub ? "registry-1.docker.io" : Registry;
+            var https = new Uri($"https://{host}/");
             try
             {
                 using var response = await PingAsync(https, cancellationToken).ConfigureAwait(false);
@@ -146,7 +148,7 @@ public sealed class RegistryClient : IDisposable
             catch (HttpRequestException ex) when (_options.AllowsHttp(Registry))
             {
                 _log.Detail($"{Registry}: HTTPS failed ({ex.Message}); using HTTP, as for any loopback or insecure registry");
-                var http = new Uri($"http://{Registry}/");
+                var http = new Uri($"http://{host}/");
                 try
                 {
                     using var response = await PingAsync(http, cancellationToken).ConfigureAwait(false);
