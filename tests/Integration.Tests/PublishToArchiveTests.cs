@@ -46,12 +46,20 @@ public sealed class PublishToArchiveTests(TestEnvironment env)
         var project = env.CopySample("hello");
         var tag = $"fdd-{Guid.NewGuid():N}"[..16];
         var archive = Path.Combine(project, "out", "hello.tar");
+        var binlog = Path.Combine(project, "publish.binlog");
         env.Publish(project, [
             "-p:PublishContainer=true",
             $"-p:ContainerBaseImage=oci:{env.BaseLayout}:runtime",
             $"-p:ContainerArchiveOutputPath={archive}",
             $"-p:ContainerImageTags={tag}",
+            $"-bl:{binlog}",
         ]).AssertSuccess();
+
+        // Our targets replaced the SDK's: our task ran, the SDK's image task did not.
+        var tasks = Binlogs.TaskNames(binlog);
+        Assert.Contains("BuildContainerImage", tasks);
+        Assert.DoesNotContain("CreateNewImage", tasks);
+        Assert.DoesNotContain("ComputeDotnetBaseImageAndTag", tasks);
 
         var ours = await ReadOurArchiveAsync(archive);
         Assert.Equal(["dotnet", "/app/hello.dll"], ours.Image.Config.Config!.Entrypoint!);
