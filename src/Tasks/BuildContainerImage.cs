@@ -67,6 +67,12 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
 
     public string CacheDirectory { get; set; } = string.Empty;
 
+    /// <summary>ByChangeRate (default) or Single.</summary>
+    public string Layering { get; set; } = string.Empty;
+
+    /// <summary>ContainerLayer items: the item spec is a file or folder; Destination and Mode metadata.</summary>
+    public ITaskItem[] ExtraLayers { get; set; } = [];
+
     [Output]
     public string GeneratedContainerDigest { get; private set; } = string.Empty;
 
@@ -123,6 +129,8 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
                 Created = created,
                 LayerTimestamp = ReproducibleTime.Resolve(null, SourceDateEpoch) ?? Layers.LayerWriterOptions.DefaultTimestamp,
                 CacheDirectory = NullIfEmpty(CacheDirectory),
+                Layering = ParseLayering(Layering),
+                ExtraLayers = ExtraLayers.Select(ToExtraLayer).ToArray(),
             };
 
             var result = new ContainerPublisher(new MSBuildLog(Log)).PublishAsync(request, _cancellation.Token).GetAwaiter().GetResult();
@@ -146,6 +154,24 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
         return long.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size) && size >= 1024
             ? size
             : throw new ContainerException("CONTAINER2018", $"ContainerRegistryChunkSize is '{value}'; it must be a number of bytes, at least 1024.");
+    }
+
+    private static ContainerLayering ParseLayering(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "" or "bychangerate" => ContainerLayering.ByChangeRate,
+        "single" => ContainerLayering.Single,
+        _ => throw new ContainerException("CONTAINER2019", $"ContainerLayering is '{value}'; it must be ByChangeRate or Single."),
+    };
+
+    private static ExtraLayer ToExtraLayer(ITaskItem item)
+    {
+        var destination = item.GetMetadata("Destination");
+        if (string.IsNullOrWhiteSpace(destination) || !destination.StartsWith('/'))
+        {
+            throw new ContainerException("CONTAINER2020", $"The ContainerLayer item '{item.ItemSpec}' needs Destination metadata with an absolute path in the image, such as /etc/myapp/.");
+        }
+
+        return new ExtraLayer(item.GetMetadata("FullPath"), destination, NullIfEmpty(item.GetMetadata("Mode")));
     }
 
     private static string? NullIfEmpty(string value) => string.IsNullOrWhiteSpace(value) ? null : value;

@@ -12,6 +12,9 @@ public sealed record Layer(string BlobPath, Descriptor Descriptor, Digest DiffId
     /// <summary>The registry repository the blob was pulled from, if any: a push to the same registry mounts it from there.</summary>
     public References.RepositoryLocation? Origin { get; init; }
 
+    /// <summary>The blob store already had this layer when it was built: an identical build made it before.</summary>
+    public bool Reused { get; init; }
+
     public Stream OpenBlob() => new FileStream(BlobPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
 
     /// <summary>The same bytes described for a manifest of another format: the media type changes, the digest does not.</summary>

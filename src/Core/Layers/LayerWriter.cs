@@ -62,7 +62,7 @@ public sealed class LayerWriter(BlobStore store)
             Digest = blob.Digest,
             Size = blob.Size,
         };
-        return new Layer(blob.Path, descriptor, diffId);
+        return new Layer(blob.Path, descriptor, diffId) { Reused = blob.Reused };
     }
 
     private static async Task WriteEntryAsync(TarWriter tar, LayerEntry entry, LayerWriterOptions options, CancellationToken cancellationToken)

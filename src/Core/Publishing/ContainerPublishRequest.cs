@@ -81,6 +81,10 @@ public sealed record ContainerPublishRequest
 
     public int GzipLevel { get; init; } = 6;
 
+    public ContainerLayering Layering { get; init; } = ContainerLayering.ByChangeRate;
+
+    public IReadOnlyList<ExtraLayer> ExtraLayers { get; init; } = [];
+
     /// <summary>The blob store; the shared user cache when null.</summary>
     public string? CacheDirectory { get; init; }
 }

@@ -50,17 +50,20 @@ public sealed class ContainerPublisher(IBuildLog log)
         }
 
         var format = request.Format ?? baseImage.Image.Format;
-        var plan = LayerPlan.FromDirectory(request.PublishDirectory, workingDirectory, $"{request.AssemblyName} publish output");
-        var layer = await new LayerWriter(store).WriteAsync(plan, new LayerWriterOptions
-        {
-            Format = format,
-            Timestamp = request.LayerTimestamp,
-            GzipLevel = request.GzipLevel,
-        }, cancellationToken).ConfigureAwait(false);
-        log.Info($"App layer: {plan.Entries.Count} entries, {layer.Descriptor.Size:N0} bytes, {layer.Descriptor.Digest}");
+        var plans = PublishLayering.Plan(request.PublishDirectory, workingDirectory, request.AssemblyName, request.Layering, request.ExtraLayers);
+        var options = new LayerWriterOptions { Format = format, Timestamp = request.LayerTimestamp, GzipLevel = request.GzipLevel };
+        var writer = new LayerWriter(store);
 
+        // Layers are independent: building them at once keeps every core busy hashing and compressing.
+        var layers = await Task.WhenAll(plans.Select(plan => Task.Run(() => writer.WriteAsync(plan, options, cancellationToken), cancellationToken))).ConfigureAwait(false);
         var builder = new ImageBuilder(baseImage.Image, format) { Created = request.Created ?? DateTimeOffset.UtcNow };
-        builder.AddLayer(layer, $"Sdk.Containers: COPY {request.AssemblyName} publish output to {workingDirectory}");
+        for (var i = 0; i < plans.Count; i++)
+        {
+            var files = plans[i].Entries.Count(e => e.Kind != LayerEntryKind.Directory);
+            log.Info($"Layer {plans[i].Description}: {files} files, {layers[i].Descriptor.Size:N0} bytes, {layers[i].Descriptor.Digest}{(layers[i].Reused ? " (unchanged)" : " (new)")}");
+            builder.AddLayer(layers[i], $"Sdk.Containers: COPY {plans[i].Description} to {workingDirectory}");
+        }
+
         ApplyRunSettings(builder, request, workingDirectory, ports);
         var image = builder.Build();
 

@@ -2,7 +2,8 @@ using Sdk.Containers.Digests;
 
 namespace Sdk.Containers.Storage;
 
-public sealed record StoredBlob(Digest Digest, long Size, string Path);
+/// <param name="Reused">The store had the blob before this write.</param>
+public sealed record StoredBlob(Digest Digest, long Size, string Path, bool Reused = false);
 
 /// <summary>
 /// A content-addressed folder of blobs (blobs/sha256/&lt;hex&gt;), shared by builds. A blob is written under a temporary
@@ -86,6 +87,7 @@ public sealed class BlobStore
         if (File.Exists(final))
         {
             File.Delete(tempPath);
+            return new StoredBlob(digest, size, final, Reused: true);
         }
         else
         {
