@@ -44,12 +44,16 @@ public sealed class FaultProxy : IAsyncDisposable
 
     public long LargestRequestBody;
 
+    /// <summary>Bytes of request bodies forwarded: what a push uploaded.</summary>
+    public long BytesReceived;
+
     public int FaultsInjected;
 
     public void Reset()
     {
         Requests.Clear();
         LargestRequestBody = 0;
+        BytesReceived = 0;
         FaultsInjected = 0;
     }
 
@@ -87,6 +91,7 @@ public sealed class FaultProxy : IAsyncDisposable
             var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body);
             InterlockedMax(ref LargestRequestBody, body.Length);
+            Interlocked.Add(ref BytesReceived, body.Length);
             body.Position = 0;
             request.Content = new StreamContent(body);
         }
