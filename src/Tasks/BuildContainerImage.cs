@@ -35,6 +35,10 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
 
     public string InsecureRegistries { get; set; } = string.Empty;
 
+    public string LocalRegistry { get; set; } = string.Empty;
+
+    public string FallbackArchiveOutputPath { get; set; } = string.Empty;
+
     public string RegistryChunkSize { get; set; } = string.Empty;
 
     public string ImageFormat { get; set; } = string.Empty;
@@ -112,6 +116,8 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
                 Registry = NullIfEmpty(Registry),
                 Tags = ImageTags.Select(t => t.ItemSpec).ToArray(),
                 ArchiveOutputPath = NullIfEmpty(ArchiveOutputPath),
+                LocalRegistry = NullIfEmpty(LocalRegistry),
+                FallbackArchiveOutputPath = NullIfEmpty(FallbackArchiveOutputPath),
                 InsecureRegistries = InsecureRegistries.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 RegistryChunkSize = ParseSize(RegistryChunkSize),
                 Format = ParseFormat(ImageFormat),

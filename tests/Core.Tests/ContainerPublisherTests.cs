@@ -116,6 +116,7 @@ public class ContainerPublisherTests
         { r => r with { BaseImage = "oci:/nonexistent/layout" }, ErrorCodes.InvalidImageSource, "/nonexistent/layout" },
         { r => r with { BaseImage = "dotnet/runtime:bad!tag" }, ErrorCodes.InvalidTag, "'bad!tag'" },
         { r => r with { ArchiveOutputPath = null }, ErrorCodes.InvalidOutput, "nowhere to put the image" },
+        { r => r with { ArchiveOutputPath = null, LocalRegistry = "Containerd" }, "CONTAINER2021", "LocalRegistry is 'Containerd'" },
         { r => r with { Registry = "https://registry.test/path" }, ErrorCodes.InvalidImageReference, "ContainerRegistry" },
     };
 

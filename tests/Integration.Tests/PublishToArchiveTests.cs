@@ -162,6 +162,21 @@ public sealed class PublishToArchiveTests(TestEnvironment env)
         Assert.Equal(before.Image.Layers.Select(l => l.Descriptor.Digest), after.Image.Layers.Select(l => l.Descriptor.Digest));
     }
 
+    [Fact]
+    public async Task WithNoEngineAnsweringTheImageIsWrittenBesideThePublishFolderWithAWarning()
+    {
+        env.Require();
+        var project = env.CopySample("hello");
+        var result = env.Publish(project, ["-p:PublishContainer=true", $"-p:ContainerBaseImage=oci:{env.BaseLayout}:runtime"],
+            new Dictionary<string, string> { ["DOCKER_HOST"] = "unix:///nonexistent/docker.sock" }).AssertSuccess();
+
+        var archive = Path.Combine(project, "bin", "Release", "net10.0", "container", "hello.tar");
+        Assert.Contains($"warning CONTAINER1031: No Docker or Podman engine answered, so the image was written to {archive} instead", result.Output);
+        var ours = await ReadOurArchiveAsync(archive);
+        Assert.Equal(["dotnet", "/app/hello.dll"], ours.Image.Config.Config!.Entrypoint!);
+        Assert.False(Directory.EnumerateFiles(Path.Combine(project, "bin", "Release", "net10.0", "publish"), "*.tar").Any());
+    }
+
     public static TheoryData<string, string, string> BadBases => new()
     {
         { "altered-layer", "CONTAINER1012", "does not match its diff_id" },

@@ -43,20 +43,21 @@ public sealed partial class WebApiTests(TestEnvironment env, RegistryFixture reg
     }
 
     [Fact]
-    public void TheContainerAnswersAnHttpRequest()
+    public void LoadedIntoTheLocalDaemonTheContainerAnswersAnHttpRequest()
     {
         env.Require();
         var host = registry.Server.Host;
         var project = env.CopySample("webapi");
         var tag = $"http-{Guid.NewGuid():N}"[..16];
-        env.Publish(project, [
+        // No registry and no archive path: the image is loaded into the engine at DOCKER_HOST, as LocalRegistry says.
+        var result = env.Publish(project, [
             "-p:PublishContainer=true",
             $"-p:ContainerBaseImage={host}/dotnet/aspnet:10.0",
-            $"-p:ContainerRegistry={host}",
+            "-p:LocalRegistry=Docker",
             $"-p:ContainerImageTags={tag}",
         ]).AssertSuccess();
-        var image = $"{host}/webapi:{tag}";
-        env.Docker("pull", image).AssertSuccess();
+        Assert.Contains($"Loaded webapi:{tag} into docker", result.Output);
+        var image = $"webapi:{tag}";
         var container = env.Docker("run", "-d", "--network", "none", image).AssertSuccess().StandardOutput.Trim();
         try
         {

@@ -13,7 +13,14 @@ public static class DockerArchiveWriter
     public static async Task WriteAsync(Image image, IReadOnlyList<string> repoTags, string path, DateTimeOffset timestamp, CancellationToken cancellationToken)
     {
         await using var file = AtomicFile.Create(path);
-        await using (var tar = new TarArchiveWriter(file.Stream, timestamp))
+        await WriteToAsync(image, repoTags, file.Stream, timestamp, cancellationToken).ConfigureAwait(false);
+        await file.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Streams the tarball, e.g. straight into `docker load`, with no file in between.</summary>
+    public static async Task WriteToAsync(Image image, IReadOnlyList<string> repoTags, Stream output, DateTimeOffset timestamp, CancellationToken cancellationToken)
+    {
+        await using (var tar = new TarArchiveWriter(output, timestamp))
         {
             await OciLayoutContent.WriteBlobsAsync(tar, image, cancellationToken).ConfigureAwait(false);
             var entries = repoTags.Count == 0
@@ -32,8 +39,6 @@ public static class DockerArchiveWriter
             await tar.AddFileAsync("manifest.json", ImageJson.Serialize(manifest), cancellationToken).ConfigureAwait(false);
             await tar.AddFileAsync("oci-layout", OciLayoutContent.LayoutFile(), cancellationToken).ConfigureAwait(false);
         }
-
-        await file.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 }
 

@@ -34,6 +34,12 @@ public sealed record ContainerPublishRequest
     /// <summary>The registry (host[:port]) to push to; the image is named after it.</summary>
     public string? Registry { get; init; }
 
+    /// <summary>With no registry and no archive path the image is loaded into this engine: Docker or Podman (null: detect).</summary>
+    public string? LocalRegistry { get; init; }
+
+    /// <summary>Where the archive goes when the image was to be loaded into an engine and none answers.</summary>
+    public string? FallbackArchiveOutputPath { get; init; }
+
     /// <summary>Registries that may be reached over plain HTTP (loopback ones always may).</summary>
     public IReadOnlyList<string> InsecureRegistries { get; init; } = [];
 
@@ -94,7 +100,8 @@ public sealed record ContainerPublishResult(
     string Repository,
     IReadOnlyList<string> RepoTags,
     string? ArchivePath,
-    Registry.PushResult? Push)
+    Registry.PushResult? Push,
+    string? LoadedInto = null)
 {
     public string ConfigJson => System.Text.Encoding.UTF8.GetString(Image.ConfigBytes);
 

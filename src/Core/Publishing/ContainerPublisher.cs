@@ -30,10 +30,14 @@ public sealed class ContainerPublisher(IBuildLog log)
             throw new ContainerException(ErrorCodes.PublishDirectoryMissing, $"The publish directory '{request.PublishDirectory}' does not exist; run the Publish target before PublishContainer.");
         }
 
-        if (string.IsNullOrWhiteSpace(request.ArchiveOutputPath) && string.IsNullOrWhiteSpace(request.Registry))
+        var toDaemon = string.IsNullOrWhiteSpace(request.ArchiveOutputPath) && string.IsNullOrWhiteSpace(request.Registry);
+        if (toDaemon && string.IsNullOrWhiteSpace(request.FallbackArchiveOutputPath) && request.LocalRegistry is null)
         {
-            throw new ContainerException(ErrorCodes.InvalidOutput, "There is nowhere to put the image: set ContainerRegistry to push it, or ContainerArchiveOutputPath to write a tarball.");
+            throw new ContainerException(ErrorCodes.InvalidOutput, "There is nowhere to put the image: set ContainerRegistry to push it, ContainerArchiveOutputPath to write a tarball, or LocalRegistry to load it into Docker or Podman.");
         }
+
+        // Known before any work, so a mistyped LocalRegistry fails fast.
+        var daemon = toDaemon ? await Daemons.LocalDaemon.DetectAsync(request.LocalRegistry, log, cancellationToken).ConfigureAwait(false) : null;
 
         var registryOptions = new RegistryOptions
         {
@@ -77,6 +81,27 @@ public sealed class ContainerPublisher(IBuildLog log)
             log.Info($"Wrote {string.Join(", ", repoTags)} to {archivePath} (image ID {image.ConfigDigest}, digest {image.ManifestDigest})");
         }
 
+        string? loadedInto = null;
+        if (toDaemon)
+        {
+            if (daemon is not null)
+            {
+                await daemon.LoadAsync(image, repoTags, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
+                loadedInto = daemon.Command;
+                log.Info($"Loaded {string.Join(", ", repoTags)} into {daemon.Command} (image ID {image.ConfigDigest})");
+            }
+            else if (!string.IsNullOrWhiteSpace(request.FallbackArchiveOutputPath))
+            {
+                archivePath = ResolveArchivePath(request.FallbackArchiveOutputPath, repository);
+                await DockerArchiveWriter.WriteAsync(image, repoTags, archivePath, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
+                log.Warning("CONTAINER1031", $"No {(request.LocalRegistry ?? "Docker or Podman")} engine answered, so the image was written to {archivePath} instead. Load it with `docker load -i {archivePath}`, or set ContainerRegistry or ContainerArchiveOutputPath.");
+            }
+            else
+            {
+                throw new ContainerException("CONTAINER1032", $"LocalRegistry is {request.LocalRegistry}, but no such engine answered. Start it, or set ContainerRegistry or ContainerArchiveOutputPath.");
+            }
+        }
+
         PushResult? push = null;
         if (registry is not null)
         {
@@ -84,7 +109,7 @@ public sealed class ContainerPublisher(IBuildLog log)
             log.Info($"Pushed {registry}/{repository} ({string.Join(", ", tags)}): {push.BlobsUploaded} blobs uploaded ({push.BytesUploaded:N0} bytes), {push.BlobsMounted} mounted, {push.BlobsExisting} already there; digest {image.ManifestDigest}");
         }
 
-        return new ContainerPublishResult(image, repository, repoTags, archivePath, push);
+        return new ContainerPublishResult(image, repository, repoTags, archivePath, push, loadedInto);
     }
 
     internal static string ResolveRepository(ContainerPublishRequest request)

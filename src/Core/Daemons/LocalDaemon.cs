@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using Sdk.Containers.Archives;
+using Sdk.Containers.Images;
+
+namespace Sdk.Containers.Daemons;
+
+/// <summary>
+/// A local Docker or Podman engine, reached through its own CLI so DOCKER_HOST, the docker context and Podman's
+/// configuration all apply as they do for the user. Images are streamed into `load` with no file in between.
+/// </summary>
+public sealed class LocalDaemon
+{
+    private LocalDaemon(string command)
+    {
+        Command = command;
+    }
+
+    /// <summary>docker or podman.</summary>
+    public string Command { get; }
+
+    /// <summary>
+    /// The engine to load into: <paramref name="preferred"/> (LocalRegistry: Docker or Podman) when it answers,
+    /// else, with none preferred, Docker then Podman, as the SDK detects them. Null when none answers.
+    /// </summary>
+    public static async Task<LocalDaemon?> DetectAsync(string? preferred, IBuildLog log, CancellationToken cancellationToken)
+    {
+        string[] candidates = preferred?.Trim().ToLowerInvariant() switch
+        {
+            null or "" => ["docker", "podman"],
+            "docker" => ["docker"],
+            "podman" => ["podman"],
+            _ => throw new ContainerException("CONTAINER2021", $"LocalRegistry is '{preferred}'; it must be Docker or Podman."),
+        };
+
+        foreach (var command in candidates)
+        {
+            var (exitCode, output) = await RunAsync(command, ["version", "--format", "{{.Server.Version}}"], stdin: null, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+            if (exitCode == 0)
+            {
+                log.Detail($"Using the {command} engine {output.Trim()}");
+                return new LocalDaemon(command);
+            }
+
+            log.Detail($"{command} is not available: {FirstLine(output)}");
+        }
+
+        return null;
+    }
+
+    public async Task LoadAsync(Image image, IReadOnlyList<string> repoTags, DateTimeOffset timestamp, CancellationToken cancellationToken)
+    {
+        var (exitCode, output) = await RunAsync(Command, ["load"], stdin: stream => DockerArchiveWriter.WriteToAsync(image, repoTags, stream, timestamp, cancellationToken), TimeSpan.FromMinutes(30), cancellationToken).ConfigureAwait(false);
+        if (exitCode != 0)
+        {
+            throw new ContainerException("CONTAINER1030", $"`{Command} load` failed with exit code {exitCode}: {FirstLine(output)}");
+        }
+    }
+
+    private static string FirstLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "no output";
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string command, string[] arguments, Func<Stream, Task>? stdin, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var info = new ProcessStartInfo(command)
+        {
+            RedirectStandardInput = stdin is not null,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(info)!;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return (127, $"{command} is not on PATH");
+        }
+
+        using (process)
+        using (var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            timeoutSource.CancelAfter(timeout);
+            var stdout = process.StandardOutput.ReadToEndAsync(timeoutSource.Token);
+            var stderr = process.StandardError.ReadToEndAsync(timeoutSource.Token);
+            try
+            {
+                if (stdin is not null)
+                {
+                    try
+                    {
+                        await stdin(process.StandardInput.BaseStream).ConfigureAwait(false);
+                    }
+                    catch (IOException)
+                    {
+                        // The engine stopped reading (it failed); its exit code and message say why.
+                    }
+                    finally
+                    {
+                        process.StandardInput.Close();
+                    }
+                }
+
+                await process.WaitForExitAsync(timeoutSource.Token).ConfigureAwait(false);
+                return (process.ExitCode, (await stdout.ConfigureAwait(false)) + (await stderr.ConfigureAwait(false)));
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                process.Kill(entireProcessTree: true);
+                return (124, $"{command} {string.Join(' ', arguments)} did not finish within {timeout.TotalSeconds:F0} s");
+            }
+        }
+    }
+}
