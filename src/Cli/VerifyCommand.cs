@@ -23,7 +23,8 @@ internal static class VerifyCommand
             try
             {
                 var source = ImageSource.FromPath(parse.GetRequiredValue(path));
-                var loader = new ImageLoader(BlobStore.CreateDefault(parse.GetValue(cache)));
+                // verify always reads everything again: that is what it is for.
+                var loader = new ImageLoader(BlobStore.CreateDefault(parse.GetValue(cache)), reverify: true);
                 var images = await loader.LoadAllAsync(source, cancellationToken);
                 if (images.Count == 0)
                 {

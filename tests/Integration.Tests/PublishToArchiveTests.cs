@@ -177,6 +177,30 @@ public sealed class PublishToArchiveTests(TestEnvironment env)
         Assert.False(Directory.EnumerateFiles(Path.Combine(project, "bin", "Release", "net10.0", "publish"), "*.tar").Any());
     }
 
+    [Fact]
+    public async Task ANoChangeRepublishDoesNoImageWorkAndSaysSo()
+    {
+        env.Require();
+        var project = env.CopySample("hello");
+        var archive = Path.Combine(project, "out", "hello.tar");
+        string[] args = ["-p:PublishContainer=true", $"-p:ContainerBaseImage=docker-archive:{Path.Combine(env.BaseImages, "runtime.tar")}", $"-p:ContainerArchiveOutputPath={archive}"];
+        using var cache = new TempDirectory();
+        string[] withCache = [.. args, $"-p:ContainerCacheDirectory={cache.Path}"];
+        var first = env.Publish(project, withCache).AssertSuccess();
+        Assert.DoesNotContain("no file read", first.Output);
+        var before = await ReadOurArchiveAsync(archive);
+        var written = File.GetLastWriteTimeUtc(archive);
+
+        var second = env.Publish(project, withCache).AssertSuccess();
+        Assert.Contains("verified in an earlier build and unchanged since", second.Output);
+        Assert.Contains("(unchanged since the last build: no file read, nothing hashed or compressed)", second.Output);
+        Assert.DoesNotContain("(new)", second.Output);
+        Assert.DoesNotContain("(rebuilt, same content as before)", second.Output);
+        Assert.Contains("is up to date", second.Output);
+        Assert.Equal(written, File.GetLastWriteTimeUtc(archive));
+        Assert.Equal(before.Image.ManifestDigest, (await ReadOurArchiveAsync(archive)).Image.ManifestDigest);
+    }
+
     public static TheoryData<string, string, string> BadBases => new()
     {
         { "altered-layer", "CONTAINER1012", "does not match its diff_id" },

@@ -28,13 +28,62 @@ public sealed class ArchiveContents
 
     public IEnumerable<string> Names => _files.Keys.Concat(_links.Keys);
 
-    public static async Task<ArchiveContents> ReadAsync(string archivePath, BlobStore store, CancellationToken cancellationToken)
+    /// <param name="cache">When given, an archive unchanged since an earlier read (path, size, time) is not read again:
+    /// its files are already in the store.</param>
+    public static async Task<ArchiveContents> ReadAsync(string archivePath, BlobStore store, CancellationToken cancellationToken, BuildCache? cache = null)
     {
         if (!File.Exists(archivePath))
         {
             throw new ContainerException(ErrorCodes.InvalidImageSource, $"The archive '{archivePath}' does not exist.");
         }
 
+        var key = BuildCache.Key(["archive-v1", BuildCache.FileStamp(archivePath)]);
+        if (cache is not null && cache.TryGet("archives", key, out var record) && FromRecord(archivePath, store, record) is { } cached)
+        {
+            return cached;
+        }
+
+        var contents = await ReadCoreAsync(archivePath, store, cancellationToken).ConfigureAwait(false);
+        if (cache is not null)
+        {
+            var fields = contents._files.ToDictionary(f => "f:" + f.Key, f => f.Value.Digest.ToString(), StringComparer.Ordinal);
+            foreach (var (name, target) in contents._links)
+            {
+                fields["l:" + name] = target;
+            }
+
+            await cache.SetAsync("archives", key, fields, cancellationToken).ConfigureAwait(false);
+        }
+
+        return contents;
+    }
+
+    private static ArchiveContents? FromRecord(string archivePath, BlobStore store, Dictionary<string, string> record)
+    {
+        var files = new Dictionary<string, StoredBlob>(StringComparer.Ordinal);
+        var links = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (field, value) in record)
+        {
+            if (field.StartsWith("f:", StringComparison.Ordinal))
+            {
+                if (!Digest.TryParse(value, out var digest) || !store.TryGet(digest, out var blob))
+                {
+                    return null;
+                }
+
+                files[field[2..]] = blob;
+            }
+            else if (field.StartsWith("l:", StringComparison.Ordinal))
+            {
+                links[field[2..]] = value;
+            }
+        }
+
+        return new ArchiveContents(archivePath, files, links);
+    }
+
+    private static async Task<ArchiveContents> ReadCoreAsync(string archivePath, BlobStore store, CancellationToken cancellationToken)
+    {
         var files = new Dictionary<string, StoredBlob>(StringComparer.Ordinal);
         var links = new Dictionary<string, string>(StringComparer.Ordinal);
         try

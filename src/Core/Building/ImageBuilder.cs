@@ -12,6 +12,7 @@ public sealed class ImageBuilder
     private readonly ImageConfig _baseConfig;
     private readonly List<Layer> _layers;
     private readonly List<HistoryEntry> _history;
+    private readonly int _baseHistoryCount;
     private readonly List<string> _env;
     private readonly Dictionary<string, string> _labels;
     private readonly SortedSet<string> _ports;
@@ -28,6 +29,7 @@ public sealed class ImageBuilder
         _baseConfig = baseConfig;
         _layers = [.. layers];
         _history = [.. baseConfig.History ?? []];
+        _baseHistoryCount = _history.Count;
         _config = baseConfig.Config ?? new ContainerConfig();
         _env = [.. _config.Env ?? []];
         _labels = new Dictionary<string, string>(_config.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal);
@@ -50,14 +52,14 @@ public sealed class ImageBuilder
     public ImageBuilder AddLayer(Layer layer, string createdBy, string? comment = null)
     {
         _layers.Add(layer);
-        _history.Add(new HistoryEntry { Created = FormatTime(Created), CreatedBy = createdBy, Comment = comment });
+        _history.Add(new HistoryEntry { CreatedBy = createdBy, Comment = comment });
         return this;
     }
 
     /// <summary>Records a config-only change in the history, as Docker does for ENV, CMD and the like.</summary>
     public ImageBuilder AddEmptyHistory(string createdBy, string? comment = null)
     {
-        _history.Add(new HistoryEntry { Created = FormatTime(Created), CreatedBy = createdBy, Comment = comment, EmptyLayer = true });
+        _history.Add(new HistoryEntry { CreatedBy = createdBy, Comment = comment, EmptyLayer = true });
         return this;
     }
 
@@ -137,7 +139,8 @@ public sealed class ImageBuilder
                 ExposedPorts = _ports.Count > 0 ? _ports.ToArray() : null,
             },
             RootFs = new RootFs { DiffIds = _layers.Select(l => l.DiffId).ToArray() },
-            History = _history.Count > 0 ? _history.ToArray() : null,
+            // Entries added here are stamped when the image is built, so they agree with its creation time.
+            History = _history.Count > 0 ? _history.Select((h, i) => i < _baseHistoryCount ? h : h with { Created = FormatTime(Created) }).ToArray() : null,
         };
         return Image.Create(Format, config, _layers, _annotations.Count > 0 ? _annotations : null);
     }

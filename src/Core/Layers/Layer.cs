@@ -15,6 +15,9 @@ public sealed record Layer(string BlobPath, Descriptor Descriptor, Digest DiffId
     /// <summary>The blob store already had this layer when it was built: an identical build made it before.</summary>
     public bool Reused { get; init; }
 
+    /// <summary>Taken from the build cache: the plan matched an earlier build, so no file was read.</summary>
+    public bool FromBuildCache { get; init; }
+
     public Stream OpenBlob() => new FileStream(BlobPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
 
     /// <summary>The same bytes described for a manifest of another format: the media type changes, the digest does not.</summary>

@@ -28,9 +28,42 @@ public sealed record LayerWriterOptions
 /// Writes a layer from a plan in one pass: tar entries stream through a sha256 (the diff_id), into gzip, through a
 /// second sha256 (the blob digest) and into a temporary file that is renamed into the blob store.
 /// </summary>
-public sealed class LayerWriter(BlobStore store)
+public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
 {
     public async Task<Layer> WriteAsync(LayerPlan plan, LayerWriterOptions options, CancellationToken cancellationToken)
+    {
+        var key = cache is null ? null : CacheKey(plan, options);
+        if (key is not null && cache!.TryGet("layers", key, out var record)
+            && Digest.TryParse(record[BuildCache.StoredPrefix + "blob"], out var cachedDigest)
+            && Digest.TryParse(record["diffId"], out var cachedDiffId)
+            && store.TryGet(cachedDigest, out var cachedBlob))
+        {
+            var cachedDescriptor = new Descriptor { MediaType = MediaTypes.LayerMediaType(options.Format, LayerCompression.Gzip), Digest = cachedDigest, Size = cachedBlob.Size };
+            return new Layer(cachedBlob.Path, cachedDescriptor, cachedDiffId) { Reused = true, FromBuildCache = true };
+        }
+
+        var layer = await WriteCoreAsync(plan, options, cancellationToken).ConfigureAwait(false);
+        if (key is not null)
+        {
+            await cache!.SetAsync("layers", key, new Dictionary<string, string>
+            {
+                [BuildCache.StoredPrefix + "blob"] = layer.Descriptor.Digest.ToString(),
+                ["diffId"] = layer.DiffId.ToString(),
+            }, cancellationToken).ConfigureAwait(false);
+        }
+
+        return layer;
+    }
+
+    /// <summary>
+    /// What decides a layer's bytes, and the file times that say whether a file may have changed: a layer whose
+    /// files all keep their size and time is the layer built before.
+    /// </summary>
+    private static string CacheKey(LayerPlan plan, LayerWriterOptions options)
+        => BuildCache.Key(new[] { "layer-v1", options.Timestamp.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), options.GzipLevel.ToString(System.Globalization.CultureInfo.InvariantCulture) }
+            .Concat(plan.Entries.Select(e => $"{e.Path}|{e.Kind}|{(int)e.Mode}|{e.Uid}|{e.Gid}|{e.LinkTarget}|{(e.SourcePath is null ? string.Empty : BuildCache.FileStamp(e.SourcePath))}")));
+
+    private async Task<Layer> WriteCoreAsync(LayerPlan plan, LayerWriterOptions options, CancellationToken cancellationToken)
     {
         await using var pending = store.BeginWrite();
         Digest diffId;

@@ -1,5 +1,6 @@
 using Sdk.Containers.Archives;
 using Sdk.Containers.Building;
+using Sdk.Containers.Digests;
 using Sdk.Containers.Images;
 using Sdk.Containers.Layers;
 using Sdk.Containers.References;
@@ -47,29 +48,46 @@ public sealed class ContainerPublisher(IBuildLog log)
         using var registries = new RegistrySession(registryOptions, log);
         var source = ImageSource.Parse(request.BaseImage);
         log.Detail($"Reading base image {source}");
-        var baseImage = await new ImageLoader(store, registries).LoadAsync(source, platform, cancellationToken).ConfigureAwait(false);
+        var loader = new ImageLoader(store, registries);
+        var baseImage = await loader.LoadAsync(source, platform, cancellationToken).ConfigureAwait(false);
         if (source.Transport != ImageTransport.Registry)
         {
-            log.Info($"Base image {source}: {baseImage.Image.Layers.Count} layers, {baseImage.Image.ManifestDigest}");
+            var verified = loader.ChecksSkipped == baseImage.Image.Layers.Count ? "verified in an earlier build and unchanged since" : "verified";
+            log.Info($"Base image {source}: {baseImage.Image.Layers.Count} layers, {verified}, {baseImage.Image.ManifestDigest}");
         }
 
         var format = request.Format ?? baseImage.Image.Format;
         var plans = PublishLayering.Plan(request.PublishDirectory, workingDirectory, request.AssemblyName, request.Layering, request.ExtraLayers);
         var options = new LayerWriterOptions { Format = format, Timestamp = request.LayerTimestamp, GzipLevel = request.GzipLevel };
-        var writer = new LayerWriter(store);
+        var cache = new BuildCache(store);
+        var writer = new LayerWriter(store, cache);
 
         // Layers are independent: building them at once keeps every core busy hashing and compressing.
         var layers = await Task.WhenAll(plans.Select(plan => Task.Run(() => writer.WriteAsync(plan, options, cancellationToken), cancellationToken))).ConfigureAwait(false);
-        var builder = new ImageBuilder(baseImage.Image, format) { Created = request.Created ?? DateTimeOffset.UtcNow };
+        var builder = new ImageBuilder(baseImage.Image, format) { Created = request.Created ?? DateTimeOffset.UnixEpoch };
         for (var i = 0; i < plans.Count; i++)
         {
             var files = plans[i].Entries.Count(e => e.Kind != LayerEntryKind.Directory);
-            log.Info($"Layer {plans[i].Description}: {files} files, {layers[i].Descriptor.Size:N0} bytes, {layers[i].Descriptor.Digest}{(layers[i].Reused ? " (unchanged)" : " (new)")}");
+            var state = layers[i].FromBuildCache ? " (unchanged since the last build: no file read, nothing hashed or compressed)"
+                : layers[i].Reused ? " (rebuilt, same content as before)" : " (new)";
+            log.Info($"Layer {plans[i].Description}: {files} files, {layers[i].Descriptor.Size:N0} bytes, {layers[i].Descriptor.Digest}{state}");
             builder.AddLayer(layers[i], $"Sdk.Containers: COPY {plans[i].Description} to {workingDirectory}");
         }
 
         ApplyRunSettings(builder, request, workingDirectory, ports);
         var image = builder.Build();
+        if (request.Created is null)
+        {
+            // With no fixed time the image is stamped now, except when nothing else about it changed since the last
+            // build: then it keeps that build's time, so a no-change re-publish yields the very same image.
+            var key = BuildCache.Key(["created-v1", Digest.Compute(image.ConfigBytes).ToString()]);
+            var created = cache.TryGet("created", key, out var record) && DateTimeOffset.TryParse(record.GetValueOrDefault("created"), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var earlier)
+                ? earlier
+                : DateTimeOffset.UtcNow;
+            builder.Created = created;
+            image = builder.Build();
+            await cache.SetAsync("created", key, new Dictionary<string, string> { ["created"] = created.ToString("O", System.Globalization.CultureInfo.InvariantCulture) }, cancellationToken).ConfigureAwait(false);
+        }
 
         var registry = string.IsNullOrWhiteSpace(request.Registry) ? null : NormalizeRegistry(request.Registry);
         var repoTags = tags.Select(t => $"{(registry is null ? string.Empty : registry + "/")}{repository}:{t}").ToArray();
@@ -77,8 +95,24 @@ public sealed class ContainerPublisher(IBuildLog log)
         if (!string.IsNullOrWhiteSpace(request.ArchiveOutputPath))
         {
             archivePath = ResolveArchivePath(request.ArchiveOutputPath, repository);
-            await DockerArchiveWriter.WriteAsync(image, repoTags, archivePath, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
-            log.Info($"Wrote {string.Join(", ", repoTags)} to {archivePath} (image ID {image.ConfigDigest}, digest {image.ManifestDigest})");
+            var outputKey = BuildCache.Key(["archive-output-v1", Path.GetFullPath(archivePath)]);
+            var expected = new Dictionary<string, string>
+            {
+                ["manifest"] = image.ManifestDigest.ToString(),
+                ["tags"] = string.Join(' ', repoTags),
+                ["timestamp"] = request.LayerTimestamp.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+            if (cache.TryGet("outputs", outputKey, out var written) && written.GetValueOrDefault("stamp") == BuildCache.FileStamp(archivePath)
+                && expected.All(e => written.GetValueOrDefault(e.Key) == e.Value))
+            {
+                log.Info($"{archivePath} is up to date: it already holds {string.Join(", ", repoTags)} ({image.ManifestDigest})");
+            }
+            else
+            {
+                await DockerArchiveWriter.WriteAsync(image, repoTags, archivePath, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
+                await cache.SetAsync("outputs", outputKey, new Dictionary<string, string>(expected) { ["stamp"] = BuildCache.FileStamp(archivePath) }, cancellationToken).ConfigureAwait(false);
+                log.Info($"Wrote {string.Join(", ", repoTags)} to {archivePath} (image ID {image.ConfigDigest}, digest {image.ManifestDigest})");
+            }
         }
 
         string? loadedInto = null;

@@ -14,8 +14,14 @@ public sealed record LoadedImage(Image Image, string? Name, string Origin);
 /// Reads images from local sources and verifies them as `docker load` does: every blob against its digest, every
 /// layer's decompressed content against its diff_id, the layer count against the config.
 /// </summary>
-public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? registries = null)
+public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? registries = null, bool reverify = false)
 {
+    private readonly BuildCache _cache = new(store);
+    private int _checksSkipped;
+
+    /// <summary>Layers whose verification was skipped because the same unchanged file was verified before.</summary>
+    public int ChecksSkipped => _checksSkipped;
+
     /// <summary>Every image the source holds (all platforms, all names); used by `verify`.</summary>
     public Task<IReadOnlyList<LoadedImage>> LoadAllAsync(ImageSource source, CancellationToken cancellationToken)
         => LoadCoreAsync(source, platform: null, cancellationToken);
@@ -47,7 +53,7 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
                 return await LoadOciAsync(layout, source, platform, cancellationToken).ConfigureAwait(false);
 
             case ImageTransport.DockerArchive or ImageTransport.OciArchive:
-                var contents = await ArchiveContents.ReadAsync(source.Location, store, cancellationToken).ConfigureAwait(false);
+                var contents = await ArchiveContents.ReadAsync(source.Location, store, cancellationToken, reverify ? null : _cache).ConfigureAwait(false);
 
                 // Archives from `docker save` (25+) and from us carry an OCI layout beside manifest.json: its index
                 // points at the manifests as they were, so their digests survive; manifest.json has no manifest.
@@ -114,7 +120,7 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
             {
                 var blob = contents.Get(entry.Layers[i], "manifest.json");
                 var name = $"Layer {i + 1} of {entry.Layers.Count} ({entry.Layers[i]}) in {origin}";
-                var check = await LayerVerifier.CheckAsync(blob.Path, name, diffIds[i], cancellationToken).ConfigureAwait(false);
+                var check = await CheckLayerAsync(blob.Path, name, diffIds[i], cancellationToken).ConfigureAwait(false);
                 layers.Add(new Layer(blob.Path, new Descriptor
                 {
                     MediaType = MediaTypes.LayerMediaType(ImageFormat.Docker, check.Compression),
@@ -211,7 +217,7 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
             var layerDescriptor = manifest.Layers[i];
             var layerName = $"Layer {i + 1} of {manifest.Layers.Count} ({layerDescriptor.Digest}) in {origin}";
             var path = blobs.PathOf(layerDescriptor.Digest, layerName);
-            var check = await LayerVerifier.CheckAsync(path, layerName, config.RootFs.DiffIds[i], cancellationToken).ConfigureAwait(false);
+            var check = await CheckLayerAsync(path, layerName, config.RootFs.DiffIds[i], cancellationToken).ConfigureAwait(false);
             if (check.BlobDigest != layerDescriptor.Digest || check.BlobSize != layerDescriptor.Size)
             {
                 throw new ContainerException(ErrorCodes.DigestMismatch, $"{layerName} has digest {check.BlobDigest} and size {check.BlobSize}, but the manifest says {layerDescriptor.Digest} and {layerDescriptor.Size}; the blob was altered.");
@@ -221,6 +227,35 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
         }
 
         images.Add(new LoadedImage(Image.FromExisting(config, configBytes, manifest, manifestBytes, layers), name, origin));
+    }
+
+    /// <summary>
+    /// Verifies a layer like `docker load`, or takes the result of an earlier verification of the same unchanged file
+    /// (path, size and time), so a rebuild does not decompress and hash the base again.
+    /// </summary>
+    private async Task<LayerCheck> CheckLayerAsync(string path, string name, Digest? expectedDiffId, CancellationToken cancellationToken)
+    {
+        var key = BuildCache.Key(["verified-v1", BuildCache.FileStamp(path), expectedDiffId?.ToString() ?? string.Empty]);
+        if (!reverify && _cache.TryGet("verified", key, out var record)
+            && Digest.TryParse(record.GetValueOrDefault("blob"), out var blob) && Digest.TryParse(record.GetValueOrDefault("diffId"), out var diffId)
+            && long.TryParse(record.GetValueOrDefault("size"), System.Globalization.CultureInfo.InvariantCulture, out var size)
+            && long.TryParse(record.GetValueOrDefault("uncompressedSize"), System.Globalization.CultureInfo.InvariantCulture, out var uncompressedSize)
+            && Enum.TryParse<LayerCompression>(record.GetValueOrDefault("compression"), out var compression))
+        {
+            Interlocked.Increment(ref _checksSkipped);
+            return new LayerCheck(blob, size, diffId, uncompressedSize, compression, Entries: -1);
+        }
+
+        var check = await LayerVerifier.CheckAsync(path, name, expectedDiffId, cancellationToken).ConfigureAwait(false);
+        await _cache.SetAsync("verified", key, new Dictionary<string, string>
+        {
+            ["blob"] = check.BlobDigest.ToString(),
+            ["diffId"] = check.DiffId.ToString(),
+            ["size"] = check.BlobSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["uncompressedSize"] = check.UncompressedSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["compression"] = check.Compression.ToString(),
+        }, cancellationToken).ConfigureAwait(false);
+        return check;
     }
 
     private static async Task<byte[]> ReadVerifiedAsync(IBlobLookup blobs, Descriptor descriptor, string origin, CancellationToken cancellationToken)
@@ -284,7 +319,7 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
             var (id, json) = chain[i];
             var name = $"Layer {i + 1} of {chain.Count} ({id}/layer.tar) in {origin}";
             var blob = contents.Get($"{id}/layer.tar", $"{id}/json");
-            var check = await LayerVerifier.CheckAsync(blob.Path, name, expectedDiffId: null, cancellationToken).ConfigureAwait(false);
+            var check = await CheckLayerAsync(blob.Path, name, expectedDiffId: null, cancellationToken).ConfigureAwait(false);
             layers.Add(new Layer(blob.Path, new Descriptor { MediaType = MediaTypes.LayerMediaType(ImageFormat.Docker, check.Compression), Digest = check.BlobDigest, Size = check.BlobSize }, check.DiffId));
             var createdBy = json["container_config"]?["Cmd"] is JsonArray cmd ? string.Join(' ', cmd.Select(c => c?.GetValue<string>())) : null;
             history.Add(new JsonObject { ["created"] = json["created"]?.DeepClone(), ["created_by"] = createdBy });
