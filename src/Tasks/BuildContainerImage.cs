@@ -71,6 +71,10 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
 
     public string CacheDirectory { get; set; } = string.Empty;
 
+    public bool GenerateCreatedLabels { get; set; }
+
+    public bool GenerateBaseDigestLabel { get; set; }
+
     /// <summary>ByChangeRate (default) or Single.</summary>
     public string Layering { get; set; } = string.Empty;
 
@@ -136,6 +140,8 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
                 LayerTimestamp = ReproducibleTime.Resolve(null, SourceDateEpoch) ?? Layers.LayerWriterOptions.DefaultTimestamp,
                 CacheDirectory = NullIfEmpty(CacheDirectory),
                 Layering = ParseLayering(Layering),
+                GenerateCreatedLabels = GenerateCreatedLabels,
+                GenerateBaseDigestLabel = GenerateBaseDigestLabel,
                 ExtraLayers = ExtraLayers.Select(ToExtraLayer).ToArray(),
             };
 

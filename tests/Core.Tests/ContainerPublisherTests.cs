@@ -64,6 +64,11 @@ public class ContainerPublisherTests
 
         var loaded = await new ImageLoader(new BlobStore(work.Combine("cache2"))).LoadAllAsync(ImageSource.Parse("docker-archive:" + result.ArchivePath), CancellationToken.None);
         Assert.Equal(result.Image.ManifestDigest, loaded.Single().Image.ManifestDigest);
+
+        // The config keeps the working directory as written; the app path is joined properly either way.
+        var slash = await new ContainerPublisher(NullBuildLog.Instance).PublishAsync(Request(work, layout) with { WorkingDirectory = "/app/" }, CancellationToken.None);
+        Assert.Equal("/app/", slash.Image.Config.Config!.WorkingDir);
+        Assert.Equal(["dotnet", "/app/Hello.dll"], slash.Image.Config.Config.Entrypoint!);
     }
 
     [Fact]

@@ -47,6 +47,9 @@ public sealed class ImageBuilder
 
     public IReadOnlyList<string> Environment => _env;
 
+    /// <summary>Labels set to the creation time when the image is built, so they always agree with it.</summary>
+    public List<string> CreatedLabels { get; } = [];
+
     public ContainerConfig Config => _config;
 
     public ImageBuilder AddLayer(Layer layer, string createdBy, string? comment = null)
@@ -129,6 +132,14 @@ public sealed class ImageBuilder
 
     public Image Build()
     {
+        foreach (var label in CreatedLabels)
+        {
+            if (FormatTime(Created) is { } created)
+            {
+                _labels[label] = created;
+            }
+        }
+
         var config = _baseConfig with
         {
             Created = FormatTime(Created) ?? _baseConfig.Created,

@@ -4,11 +4,16 @@ namespace Sdk.Containers.Images;
 
 public sealed record Platform
 {
+    // Not required when reading: some writers (the SDK's archives) put an incomplete platform in index.json.
     [JsonPropertyName("architecture")]
-    public required string Architecture { get; init; }
+    public string Architecture { get; init; } = string.Empty;
 
     [JsonPropertyName("os")]
-    public required string Os { get; init; }
+    public string Os { get; init; } = string.Empty;
+
+    /// <summary>Both os and architecture are known.</summary>
+    [JsonIgnore]
+    public bool IsComplete => Os.Length > 0 && Architecture.Length > 0;
 
     [JsonPropertyName("os.version")]
     public string? OsVersion { get; init; }

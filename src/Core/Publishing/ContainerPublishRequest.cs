@@ -89,6 +89,12 @@ public sealed record ContainerPublishRequest
 
     public ContainerLayering Layering { get; init; } = ContainerLayering.ByChangeRate;
 
+    /// <summary>Label org.opencontainers.image.created (and artifact.created) with the image's own creation time.</summary>
+    public bool GenerateCreatedLabels { get; init; }
+
+    /// <summary>Label org.opencontainers.image.base.digest with the base image's manifest digest.</summary>
+    public bool GenerateBaseDigestLabel { get; init; }
+
     public IReadOnlyList<ExtraLayer> ExtraLayers { get; init; } = [];
 
     /// <summary>The blob store; the shared user cache when null.</summary>

@@ -75,6 +75,16 @@ public sealed class ContainerPublisher(IBuildLog log)
         }
 
         ApplyRunSettings(builder, request, workingDirectory, ports);
+        if (request.GenerateCreatedLabels)
+        {
+            builder.CreatedLabels.AddRange(["org.opencontainers.image.created", "org.opencontainers.artifact.created"]);
+        }
+
+        if (request.GenerateBaseDigestLabel)
+        {
+            builder.SetLabel("org.opencontainers.image.base.digest", baseImage.Image.ManifestDigest.ToString());
+        }
+
         var image = builder.Build();
         if (request.Created is null)
         {
@@ -170,7 +180,8 @@ public sealed class ContainerPublisher(IBuildLog log)
 
     private static void ApplyRunSettings(ImageBuilder builder, ContainerPublishRequest request, string workingDirectory, IReadOnlyList<string> ports)
     {
-        builder.SetWorkingDirectory(workingDirectory);
+        // The config keeps the directory as the user wrote it (the SDK and Docker do too); paths are joined properly.
+        builder.SetWorkingDirectory(request.WorkingDirectory.Trim());
         foreach (var (name, value) in request.EnvironmentVariables)
         {
             builder.SetEnvironmentVariable(name, value);

@@ -177,7 +177,7 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
 
             var nestedBytes = await ReadVerifiedAsync(blobs, descriptor, origin, cancellationToken).ConfigureAwait(false);
             var nested = ImageJson.ParseIndex(nestedBytes, $"{origin} ({descriptor.Digest})");
-            var matching = nested.Manifests.Where(m => platform is null || m.Platform is null || platform.Accepts(m.Platform)).ToArray();
+            var matching = nested.Manifests.Where(m => platform is null || m.Platform is not { IsComplete: true } || platform.Accepts(m.Platform)).ToArray();
             if (platform is not null && matching.Length == 0)
             {
                 var available = string.Join(", ", nested.Manifests.Select(m => m.Platform?.ToString() ?? "unknown"));

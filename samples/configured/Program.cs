@@ -1,0 +1,1 @@
+Console.WriteLine($"configured: {string.Join(' ', args)} GREETING={Environment.GetEnvironmentVariable("GREETING")}");
