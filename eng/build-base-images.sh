@@ -5,7 +5,9 @@
 #
 # Written independently of our C# code (tar, gzip, sha256sum, jq), so that reading these images tests our reader
 # against someone else's output. Output, under $OUT (default artifacts/base-images):
-#   oci/                 one OCI layout holding all three, tagged runtime-deps, runtime, aspnet
+#   oci/                 one OCI layout holding all three, tagged runtime-deps, runtime, aspnet, plus
+#                        runtime-deps-multi: an index of runtime-deps for linux/amd64 and linux/arm64 (the arm64 one
+#                        made from Debian's arm64 packages, downloaded and unpacked, never installed)
 #   <flavor>.tar         docker-archive of each (via skopeo), named dotnet/<flavor>:<version>
 set -euo pipefail
 
@@ -72,6 +74,35 @@ chown 1654:1654 "$DEPS/home/app"
 [[ -f /etc/ssl/certs/ca-certificates.crt ]] && { mkdir -p "$DEPS/etc/ssl/certs"; cp /etc/ssl/certs/ca-certificates.crt "$DEPS/etc/ssl/certs/"; }
 echo "hosts: files dns" >"$DEPS/etc/nsswitch.conf"
 
+# ---- runtime-deps for arm64, from Debian's arm64 packages -------------------------------------------------------
+build_arm64_deps() {
+  local root="$1" debs="$WORK/debs-arm64" staging="$WORK/staging-arm64"
+  mkdir -p "$debs" "$staging" "$root"/{usr/bin,usr/sbin,usr/lib,etc,tmp,root,home/app,var/tmp}
+  ln -s usr/bin "$root/bin"; ln -s usr/sbin "$root/sbin"; ln -s usr/lib "$root/lib"
+  chmod 1777 "$root/tmp" "$root/var/tmp"; chmod 700 "$root/root"
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    dpkg --add-architecture arm64
+    apt-get update -qq >&2
+  fi
+  (cd "$debs" && apt-get download -qq libc6:arm64 libgcc-s1:arm64 libstdc++6:arm64 libssl3:arm64 zlib1g:arm64 libicu72:arm64 busybox-static:arm64 >&2 2>/dev/null) \
+    || { apt-get update -qq >&2; (cd "$debs" && apt-get download -qq libc6:arm64 libgcc-s1:arm64 libstdc++6:arm64 libssl3:arm64 zlib1g:arm64 libicu72:arm64 busybox-static:arm64 >&2); }
+  for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$staging"; done
+  # Debian still ships some files under /lib and /bin; in this merged-/usr tree they belong under /usr.
+  for dir in lib bin sbin; do
+    [[ -d "$staging/$dir" && ! -L "$staging/$dir" ]] && { mkdir -p "$root/usr/$dir"; cp -a "$staging/$dir/." "$root/usr/$dir/"; }
+  done
+  cp -a "$staging/usr/lib/." "$root/usr/lib/"
+  [[ -e "$root/usr/bin/busybox" ]] || cp -a "$staging/bin/busybox" "$root/usr/bin/busybox"
+  for applet in sh ls cat echo id env ps rm mkdir touch wget sleep test true false uname head grep sed; do
+    ln -sf busybox "$root/usr/bin/$applet"
+  done
+  rm -rf "$root/usr/share"
+  cp "$DEPS/etc/passwd" "$DEPS/etc/group" "$DEPS/etc/nsswitch.conf" "$root/etc/"
+  chown 1654:1654 "$root/home/app"
+}
+DEPS_ARM64="$WORK/runtime-deps-arm64"
+build_arm64_deps "$DEPS_ARM64"
+
 # ---- runtime and aspnet additions -------------------------------------------------------------------------------
 RT="$WORK/runtime"
 mkdir -p "$RT/usr/share/dotnet/shared/Microsoft.NETCore.App" "$RT/usr/bin"
@@ -102,13 +133,15 @@ layer() { # dir -> sets LAYER_DIFF LAYER_HEX LAYER_SIZE
 layer "$DEPS"; D1="$LAYER_DIFF"; H1="$LAYER_HEX"; S1="$LAYER_SIZE"
 layer "$RT";   D2="$LAYER_DIFF"; H2="$LAYER_HEX"; S2="$LAYER_SIZE"
 layer "$ASP";  D3="$LAYER_DIFF"; H3="$LAYER_HEX"; S3="$LAYER_SIZE"
+layer "$DEPS_ARM64"; DA="$LAYER_DIFF"; HA="$LAYER_HEX"; SA="$LAYER_SIZE"
 
 BASE_ENV='["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","APP_UID=1654","ASPNETCORE_HTTP_PORTS=8080","DOTNET_RUNNING_IN_CONTAINER=true"]'
 CREATED="$(date -u -d "@$EPOCH" +%Y-%m-%dT%H:%M:%SZ)"
 
-image() { # name env-json diffids-json layers-json history-json
+image() { # name env-json diffids-json layers-json history-json [arch variant]
   local config="$WORK/config.json" manifest="$WORK/manifest.json" chex csize mhex msize
-  jq -cn --arg arch "$ARCH" --arg variant "$VARIANT" --arg created "$CREATED" --argjson env "$2" \
+  local arch="${6:-$ARCH}" variant="${7-$VARIANT}"
+  jq -cn --arg arch "$arch" --arg variant "$variant" --arg created "$CREATED" --argjson env "$2" \
         --argjson diffs "$3" --argjson history "$5" \
     '{created:$created, architecture:$arch, os:"linux", config:{Env:$env, WorkingDir:"/"}, rootfs:{type:"layers", diff_ids:$diffs}, history:$history}
      | if $variant != "" then .variant = $variant else . end' >"$config"
@@ -117,9 +150,10 @@ image() { # name env-json diffids-json layers-json history-json
     '{schemaVersion:2, mediaType:"application/vnd.oci.image.manifest.v1+json",
       config:{mediaType:"application/vnd.oci.image.config.v1+json", digest:("sha256:"+$chex), size:$csize}, layers:$layers}' >"$manifest"
   msize="$(stat -c %s "$manifest")"; mhex="$(put_blob "$manifest")"
-  jq -cn --arg name "$1" --arg mhex "$mhex" --argjson msize "$msize" \
+  jq -cn --arg name "$1" --arg mhex "$mhex" --argjson msize "$msize" --arg arch "$arch" --arg variant "$variant" \
     '{mediaType:"application/vnd.oci.image.manifest.v1+json", digest:("sha256:"+$mhex), size:$msize,
-      annotations:{"org.opencontainers.image.ref.name":$name}}' >>"$WORK/index-entries"
+      annotations:{"org.opencontainers.image.ref.name":$name},
+      platform:({os:"linux", architecture:$arch} + (if $variant != "" then {variant:$variant} else {} end))}' >>"$WORK/index-entries"
 }
 
 l() { jq -cn --arg hex "$1" --argjson size "$2" '{mediaType:"application/vnd.oci.image.layer.v1.tar+gzip", digest:("sha256:"+$hex), size:$size}'; }
@@ -134,6 +168,15 @@ ENV_ASP="$(jq -c --arg v "$ASPNET_VERSION" '. + ["ASPNET_VERSION="+$v]' <<<"$ENV
 image runtime-deps "$BASE_ENV" "[\"$D1\"]" "[$L1]" "[$HI1]"
 image runtime "$ENV_RT" "[\"$D1\",\"$D2\"]" "[$L1,$L2]" "[$HI1,$HI2]"
 image aspnet "$ENV_ASP" "[\"$D1\",\"$D2\",\"$D3\"]" "[$L1,$L2,$L3]" "[$HI1,$HI2,$HI3]"
+LA="$(l "$HA" "$SA")"; HIA="$(h "runtime-deps for arm64: Debian's arm64 glibc, ICU, OpenSSL, zlib and busybox")"
+image runtime-deps-arm64 "$BASE_ENV" "[\"$DA\"]" "[$LA]" "[$HIA]" arm64 v8
+
+# The two-platform runtime-deps: a nested index of the amd64 and arm64 images, listed in index.json by name.
+jq -c 'select(.annotations["org.opencontainers.image.ref.name"] == "runtime-deps" or .annotations["org.opencontainers.image.ref.name"] == "runtime-deps-arm64") | del(.annotations)' \
+  "$WORK/index-entries" | jq -cs '{schemaVersion:2, mediaType:"application/vnd.oci.image.index.v1+json", manifests:.}' >"$WORK/multi.json"
+MULTI_SIZE="$(stat -c %s "$WORK/multi.json")"; MULTI_HEX="$(put_blob "$WORK/multi.json")"
+jq -cn --arg hex "$MULTI_HEX" --argjson size "$MULTI_SIZE" \
+  '{mediaType:"application/vnd.oci.image.index.v1+json", digest:("sha256:"+$hex), size:$size, annotations:{"org.opencontainers.image.ref.name":"runtime-deps-multi"}}' >>"$WORK/index-entries"
 jq -cs '{schemaVersion:2, mediaType:"application/vnd.oci.image.index.v1+json", manifests:.}' "$WORK/index-entries" >"$OUT/oci/index.json"
 echo '{"imageLayoutVersion":"1.0.0"}' >"$OUT/oci/oci-layout"
 

@@ -37,6 +37,8 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
 
     public string LocalRegistry { get; set; } = string.Empty;
 
+    public string OciLayoutOutputPath { get; set; } = string.Empty;
+
     public string FallbackArchiveOutputPath { get; set; } = string.Empty;
 
     public string RegistryChunkSize { get; set; } = string.Empty;
@@ -121,6 +123,7 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
                 Tags = ImageTags.Select(t => t.ItemSpec).ToArray(),
                 ArchiveOutputPath = NullIfEmpty(ArchiveOutputPath),
                 LocalRegistry = NullIfEmpty(LocalRegistry),
+                OciLayoutOutputPath = NullIfEmpty(OciLayoutOutputPath),
                 FallbackArchiveOutputPath = NullIfEmpty(FallbackArchiveOutputPath),
                 InsecureRegistries = InsecureRegistries.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 RegistryChunkSize = ParseSize(RegistryChunkSize),

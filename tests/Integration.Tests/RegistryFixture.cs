@@ -14,6 +14,7 @@ public sealed class RegistryFixture : IDisposable
             server.Seed($"oci:{env.BaseLayout}:runtime", "dotnet/runtime:10.0");
             server.Seed($"oci:{env.BaseLayout}:runtime-deps", "dotnet/runtime-deps:10.0");
             server.Seed($"oci:{env.BaseLayout}:aspnet", "dotnet/aspnet:10.0");
+            server.Seed($"oci:{env.BaseLayout}:runtime-deps-multi", "dotnet/runtime-deps-multi:10.0");
             return server;
         });
     }

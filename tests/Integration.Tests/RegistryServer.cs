@@ -124,7 +124,7 @@ public sealed class RegistryServer : IDisposable
 
     /// <summary>Puts a test base image into the registry with skopeo, an independent client.</summary>
     public void Seed(string source, string repositoryAndTag)
-        => TestEnvironment.Run("/usr/bin/skopeo", ["copy", "--quiet", .. SkopeoFlags("dest"), source, $"docker://{Host}/{repositoryAndTag}"], timeout: TimeSpan.FromMinutes(3)).AssertSuccess();
+        => TestEnvironment.Run("/usr/bin/skopeo", ["copy", "--quiet", "--all", .. SkopeoFlags("dest"), source, $"docker://{Host}/{repositoryAndTag}"], timeout: TimeSpan.FromMinutes(3)).AssertSuccess();
 
     public void Dispose()
     {

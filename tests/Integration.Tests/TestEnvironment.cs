@@ -170,8 +170,17 @@ public sealed record ProcessResult(int ExitCode, string Output, string CommandLi
 
     public ProcessResult AssertSuccess()
     {
-        Assert.True(ExitCode == 0, $"`{CommandLine}` exited with {ExitCode}:\n{Output}");
+        Assert.True(ExitCode == 0, $"`{CommandLine}` exited with {ExitCode}:\n{Summary()}");
         return this;
+    }
+
+    /// <summary>The error and warning lines and the last lines of the output: enough to see why, short enough to read.</summary>
+    public string Summary()
+    {
+        var lines = Output.Split('\n');
+        var problems = lines.Where(l => l.Contains("error", StringComparison.OrdinalIgnoreCase) || l.Contains("warning CONTAINER", StringComparison.Ordinal)).Distinct().Take(20);
+        return string.Join('\n', problems.Select(l => l.Length > 600 ? l[..600] + "…" : l)) + "\n--- last lines ---\n"
+            + string.Join('\n', lines.TakeLast(25).Select(l => l.Length > 600 ? l[..600] + "…" : l));
     }
 }
 

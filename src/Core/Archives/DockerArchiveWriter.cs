@@ -57,4 +57,35 @@ public static class OciArchiveWriter
 
         await file.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>An oci-archive of several platforms' images under one index, named in index.json.</summary>
+    public static async Task WriteIndexAsync(IReadOnlyList<Image> images, byte[] indexBytes, string indexMediaType, string repoTag, string path, DateTimeOffset timestamp, CancellationToken cancellationToken)
+    {
+        await using var file = AtomicFile.Create(path);
+        await using (var tar = new TarArchiveWriter(file.Stream, timestamp))
+        {
+            foreach (var image in images)
+            {
+                await OciLayoutContent.WriteBlobsAsync(tar, image, cancellationToken).ConfigureAwait(false);
+            }
+
+            var digest = Digests.Digest.Compute(indexBytes);
+            await tar.AddFileAsync(OciLayoutContent.BlobPath(digest), indexBytes, cancellationToken).ConfigureAwait(false);
+            var entry = new Descriptor
+            {
+                MediaType = indexMediaType,
+                Digest = digest,
+                Size = indexBytes.Length,
+                Annotations = new Dictionary<string, string>(StringComparer.Ordinal)
+                {
+                    [ImageNaming.ContainerdNameAnnotation] = ImageNaming.FullyQualified(repoTag),
+                    [ImageNaming.RefNameAnnotation] = ImageNaming.TagOf(repoTag),
+                },
+            };
+            await tar.AddFileAsync("index.json", OciLayoutContent.Index([entry]), cancellationToken).ConfigureAwait(false);
+            await tar.AddFileAsync("oci-layout", OciLayoutContent.LayoutFile(), cancellationToken).ConfigureAwait(false);
+        }
+
+        await file.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
 }

@@ -34,6 +34,9 @@ public sealed record ContainerPublishRequest
     /// <summary>The registry (host[:port]) to push to; the image is named after it.</summary>
     public string? Registry { get; init; }
 
+    /// <summary>An OCI image layout directory to write the image into (as well as, or instead of, the other sinks).</summary>
+    public string? OciLayoutOutputPath { get; init; }
+
     /// <summary>With no registry and no archive path the image is loaded into this engine: Docker or Podman (null: detect).</summary>
     public string? LocalRegistry { get; init; }
 

@@ -31,7 +31,7 @@ public sealed class ContainerPublisher(IBuildLog log)
             throw new ContainerException(ErrorCodes.PublishDirectoryMissing, $"The publish directory '{request.PublishDirectory}' does not exist; run the Publish target before PublishContainer.");
         }
 
-        var toDaemon = string.IsNullOrWhiteSpace(request.ArchiveOutputPath) && string.IsNullOrWhiteSpace(request.Registry);
+        var toDaemon = string.IsNullOrWhiteSpace(request.ArchiveOutputPath) && string.IsNullOrWhiteSpace(request.Registry) && string.IsNullOrWhiteSpace(request.OciLayoutOutputPath);
         if (toDaemon && string.IsNullOrWhiteSpace(request.FallbackArchiveOutputPath) && request.LocalRegistry is null)
         {
             throw new ContainerException(ErrorCodes.InvalidOutput, "There is nowhere to put the image: set ContainerRegistry to push it, ContainerArchiveOutputPath to write a tarball, or LocalRegistry to load it into Docker or Podman.");
@@ -123,6 +123,12 @@ public sealed class ContainerPublisher(IBuildLog log)
                 await cache.SetAsync("outputs", outputKey, new Dictionary<string, string>(expected) { ["stamp"] = BuildCache.FileStamp(archivePath) }, cancellationToken).ConfigureAwait(false);
                 log.Info($"Wrote {string.Join(", ", repoTags)} to {archivePath} (image ID {image.ConfigDigest}, digest {image.ManifestDigest})");
             }
+        }
+
+        if (!string.IsNullOrWhiteSpace(request.OciLayoutOutputPath))
+        {
+            await OciLayoutWriter.WriteAsync(image, repoTags[0], request.OciLayoutOutputPath, cancellationToken).ConfigureAwait(false);
+            log.Info($"Wrote {repoTags[0]} ({image.Config.Platform}) to the OCI layout {request.OciLayoutOutputPath}");
         }
 
         string? loadedInto = null;

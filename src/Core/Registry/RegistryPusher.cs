@@ -79,6 +79,37 @@ public sealed class RegistryPusher(RegistrySession session)
         return new PushResult(destination, tags, image.ManifestDigest, bytes, uploaded, mounted, existing);
     }
 
+    /// <summary>Pushes every platform's image by digest, then the index under each tag.</summary>
+    public async Task<PushResult> PushIndexAsync(IReadOnlyList<Image> images, byte[] indexBytes, string indexMediaType, RepositoryLocation destination, IReadOnlyList<string> tags, CancellationToken cancellationToken)
+    {
+        long bytes = 0;
+        int uploaded = 0, mounted = 0, existing = 0;
+        foreach (var image in images)
+        {
+            var result = await PushAsync(image, destination, [image.ManifestDigest.ToString()], cancellationToken).ConfigureAwait(false);
+            bytes += result.BytesUploaded;
+            uploaded += result.BlobsUploaded;
+            mounted += result.BlobsMounted;
+            existing += result.BlobsExisting;
+        }
+
+        var client = session.For(destination.Registry);
+        var digest = Digest.Compute(indexBytes);
+        foreach (var tag in tags)
+        {
+            using var response = await client.SendAsync(b =>
+            {
+                var content = new ByteArrayContent(indexBytes);
+                content.Headers.ContentType = new MediaTypeHeaderValue(indexMediaType);
+                return new HttpRequestMessage(HttpMethod.Put, new Uri(b, $"v2/{destination.Repository}/manifests/{tag}")) { Content = content };
+            }, [RegistryClient.PushScope(destination.Repository)], cancellationToken).ConfigureAwait(false);
+            Expect(response, HttpStatusCode.Created, $"Writing the index {destination}:{tag}");
+            session.Log.Info($"Pushed {destination}:{tag} ({digest}, an index of {images.Count} platforms)");
+        }
+
+        return new PushResult(destination, tags, digest, bytes, uploaded, mounted, existing);
+    }
+
     private static string Describe(BlobPushOutcome outcome, string? origin) => outcome switch
     {
         BlobPushOutcome.Existed => "already in the registry",

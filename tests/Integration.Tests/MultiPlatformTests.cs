@@ -1,0 +1,61 @@
+using System.Text.Json;
+
+namespace Sdk.Containers.Integration;
+
+/// <summary>ContainerRuntimeIdentifiers: one image per platform under one index.</summary>
+[Collection(EnvironmentCollection.Name)]
+public sealed class MultiPlatformTests(TestEnvironment env, RegistryFixture registry) : IClassFixture<RegistryFixture>
+{
+    [Fact]
+    public void TwoRuntimeIdentifiersPushAnIndexWithBothPlatformsAndTheAmd64ImageRuns()
+    {
+        env.Require();
+        var host = registry.Server.Host;
+        var project = env.CopySample("hello");
+        var csproj = Path.Combine(project, "hello.csproj");
+        File.WriteAllText(csproj, File.ReadAllText(csproj).Replace(
+            "</PropertyGroup>",
+            "<ContainerRuntimeIdentifiers>linux-x64;linux-arm64</ContainerRuntimeIdentifiers><SelfContained>true</SelfContained></PropertyGroup>",
+            StringComparison.Ordinal));
+        var tag = $"multi-{Guid.NewGuid():N}"[..16];
+        var binlog = Path.Combine(project, "multi.binlog");
+        env.Publish(project, [
+            "-p:PublishContainer=true",
+            $"-p:ContainerBaseImage={host}/dotnet/runtime-deps-multi:10.0",
+            $"-p:ContainerRegistry={host}",
+            $"-p:ContainerImageTags={tag}",
+            $"-bl:{binlog}",
+        ]).AssertSuccess();
+
+        var raw = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--raw", "--tls-verify=false", $"docker://{host}/hello:{tag}"]).AssertSuccess();
+        using var index = JsonDocument.Parse(raw.StandardOutput);
+        Assert.Equal("application/vnd.oci.image.index.v1+json", index.RootElement.GetProperty("mediaType").GetString());
+        var platforms = index.RootElement.GetProperty("manifests").EnumerateArray()
+            .Select(m => $"{m.GetProperty("platform").GetProperty("os").GetString()}/{m.GetProperty("platform").GetProperty("architecture").GetString()}")
+            .Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["linux/amd64", "linux/arm64"], platforms);
+
+        // Each platform's image holds its own apphost: an arm64 ELF in the arm64 image.
+        var arm = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", "--override-arch", "arm64", $"docker://{host}/hello:{tag}"]).AssertSuccess();
+        using (var armJson = JsonDocument.Parse(arm.StandardOutput))
+        {
+            Assert.Equal("arm64", armJson.RootElement.GetProperty("Architecture").GetString());
+        }
+
+        // Both RIDs were built in parallel inner builds, and our index task ran.
+        Assert.Contains("PublishContainerIndex", Binlogs.TaskNames(binlog));
+        Assert.Equal(2, Binlogs.TaskNames(binlog).Count(t => t == "BuildContainerImage"));
+
+        var image = $"{host}/hello:{tag}";
+        env.Docker("pull", image).AssertSuccess();
+        try
+        {
+            var run = env.Docker("run", "--rm", "--network", "none", image).AssertSuccess();
+            Assert.Contains("Hello from Sdk.Containers!", run.Output);
+        }
+        finally
+        {
+            env.Docker("rmi", "-f", image);
+        }
+    }
+}
