@@ -46,6 +46,17 @@ public sealed class ProjectErrorTests(TestEnvironment env)
         AssertOneError(result, code, message);
     }
 
+    [Fact]
+    public void EnableSdkContainerSupportFalseTurnsTheContainerStepOff()
+    {
+        env.Require();
+        var project = env.CopySample("hello");
+        var archive = Path.Combine(project, "out", "hello.tar");
+        var result = env.Publish(project, ["-p:PublishContainer=true", "-p:EnableSdkContainerSupport=false", $"-p:ContainerBaseImage=oci:{env.BaseLayout}:runtime", $"-p:ContainerArchiveOutputPath={archive}"]).AssertSuccess();
+        Assert.False(File.Exists(archive));
+        Assert.DoesNotContain("Base image", result.Output);
+    }
+
     private static void AssertOneError(ProcessResult result, string code, string message)
     {
         Assert.NotEqual(0, result.ExitCode);

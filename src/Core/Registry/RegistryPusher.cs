@@ -188,6 +188,7 @@ public sealed class RegistryPusher(RegistrySession session)
                 }, scopes, cancellationToken).ConfigureAwait(false);
                 Expect(response, HttpStatusCode.Accepted, $"Uploading bytes {from}-{from + length - 1} of {digest} to {destination}");
                 location = UploadLocation(response);
+                session.Log.Detail($"Blob {digest.Hex[..12]}: {from + length:N0} of {size:N0} bytes uploaded");
             }
 
             using var done = await client.SendAsync(_ => new HttpRequestMessage(HttpMethod.Put, WithDigest(location, digest)) { Content = new ByteArrayContent([]) }, scopes, cancellationToken).ConfigureAwait(false);
