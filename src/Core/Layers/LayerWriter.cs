@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using System.IO.Compression;
 using Sdk.Containers.Digests;
 using Sdk.Containers.Images;
 using Sdk.Containers.Storage;
@@ -15,6 +14,9 @@ public sealed record LayerWriterOptions
     public int GzipLevel { get; init; } = 6;
 
     public ImageFormat Format { get; init; } = ImageFormat.Oci;
+
+    /// <summary>Cores that compress chunks at once; the output is the same whatever the number.</summary>
+    public int CompressionWorkers { get; init; } = Environment.ProcessorCount;
 
     /// <summary>How source files are opened; tests count opens through it.</summary>
     internal Func<string, Stream> OpenFile { get; init; } = static path
@@ -69,7 +71,7 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
         Digest diffId;
         await using (var compressedHash = HashingStream.ForWriting(pending.Stream, leaveOpen: true))
         {
-            await using (var gzip = new GZipStream(compressedHash, new ZLibCompressionOptions { CompressionLevel = options.GzipLevel }, leaveOpen: true))
+            await using (var gzip = new ParallelGzipStream(compressedHash, options.GzipLevel, options.CompressionWorkers, leaveOpen: true))
             await using (var uncompressedHash = HashingStream.ForWriting(gzip, leaveOpen: true))
             {
                 await using (var tar = new TarWriter(uncompressedHash, TarEntryFormat.Pax, leaveOpen: true))
