@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: Sdk.Containers against the .NET SDK's built-in container support, on the same apps and the
+# same base images, alternating the two in one run. Prints medians and the ratio ours/SDK for:
+#   container step   the image task alone (BuildContainerImage vs CreateNewImage), publish done beforehand, archive out
+#   push cold        the image task pushing to a local registry (a fresh repository each run)
+#   push 1-line      after a one-line code change: task time, and bytes the registry's storage grew by
+#   daemon load      the image task loading into the local Docker engine
+#   no-change        a whole `dotnet publish` again with nothing changed (wall time)
+# then our raw layer throughput next to sha256sum, gzip and pigz (bench/LayerThroughput).
+# Usage: bash eng/bench.sh            (RUNS=3 by default; APPS="console webapi large")
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+RUNS="${RUNS:-3}"
+APPS="${APPS:-console webapi large}"
+
+eval "$(bash eng/test-env.sh)"
+bash eng/build-base-images.sh
+bash eng/pack.sh
+
+WORK="$(mktemp -d /tmp/sdkc-bench.XXXXXX)"
+REGISTRY_PID=""
+cleanup() { [[ -n "$REGISTRY_PID" ]] && kill "$REGISTRY_PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+log() { echo "[bench] $*" >&2; }
+
+# ---- a local registry with the test base images --------------------------------------------------------------
+port=""
+for candidate in $(seq 15000 15999); do
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port="$candidate"; break; fi
+done
+REG="127.0.0.1:$port"
+cat >"$WORK/registry.yml" <<YAML
+version: 0.1
+log: {level: error}
+storage:
+  filesystem: {rootdirectory: $WORK/registry}
+http:
+  addr: $REG
+  relativeurls: true
+YAML
+docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
+REGISTRY_PID=$!
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
+for flavor in runtime runtime-deps aspnet; do
+  skopeo copy --quiet --dest-tls-verify=false "oci:$ROOT/artifacts/base-images/oci:$flavor" "docker://$REG/dotnet/$flavor:10.0"
+done
+export DOTNET_CONTAINER_INSECURE_REGISTRIES="$REG"   # the SDK's switch for a plain-HTTP registry
+export SDK_CONTAINERS_CACHE="$WORK/cache"
+export MSBUILDDISABLENODEREUSE=1
+log "registry at $REG; work in $WORK"
+
+# ---- helpers -------------------------------------------------------------------------------------------------
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+task_seconds() { # log task
+  sed -n '/Task Performance Summary/,$p' "$1" | awk -v t="$2" '$3 == t { printf "%.3f\n", $1 / 1000; found = 1 } END { if (!found) print "0" }'
+}
+storage_bytes() { du -sb "$WORK/registry" 2>/dev/null | cut -f1; }
+clear_our_build_cache() { rm -rf "$SDK_CONTAINERS_CACHE/index/layers" "$SDK_CONTAINERS_CACHE/index/outputs" "$SDK_CONTAINERS_CACHE/index/created"; }
+
+# publish DIR LOG ARGS...: a dotnet publish with the task performance summary; fails loudly
+publish() {
+  local dir="$1" out="$2"; shift 2
+  if ! dotnet publish "$dir" -c Release -nodeReuse:false -tl:off -v:q -clp:PerformanceSummary "$@" >"$out" 2>&1; then
+    tail -40 "$out" >&2; log "dotnet publish failed: $dir $*"; exit 1
+  fi
+}
+
+declare -A RESULTS
+record() { RESULTS["$1|$2|$3"]+="$4 "; }   # app metric tool value
+
+setup_app() { # name source -> prints the two project dirs (ours, sdk)
+  local name="$1" source="$2"
+  for tool in ours sdk; do
+    local dir="$WORK/apps/$name-$tool"
+    mkdir -p "$dir"; cp -r "$source/." "$dir/"; rm -rf "$dir/bin" "$dir/obj"
+    cat >"$dir/NuGet.config" <<XML
+<?xml version="1.0" encoding="utf-8"?>
+<configuration><packageSources><add key="local" value="$ROOT/artifacts/packages" /></packageSources></configuration>
+XML
+    echo '<Project />' >"$dir/Directory.Build.props"; echo '<Project />' >"$dir/Directory.Packages.props"
+  done
+}
+
+tool_args() { [[ "$1" == sdk ]] && echo "-p:UseSdkContainers=false" || echo "-p:UseSdkContainers=true"; }
+task_name() { [[ "$1" == sdk ]] && echo CreateNewImage || echo BuildContainerImage; }
+
+bench_app() { # name source base greeting-file greeting-text publish-args...
+  local name="$1" source="$2" base="$3" file="$4" text="$5"; shift 5
+  local extra=("$@")
+  setup_app "$name" "$source"
+  log "$name: first publish (restore, build) for both"
+  for tool in ours sdk; do
+    publish "$WORK/apps/$name-$tool" "$WORK/$name-$tool-prep.log" $(tool_args $tool) -p:RestoreForceEvaluate=true "${extra[@]}"
+  done
+  local size files
+  size="$(du -sb "$(find "$WORK/apps/$name-ours/bin/Release" -type d -name publish | head -1)" | cut -f1)"
+  files="$(find "$(find "$WORK/apps/$name-ours/bin/Release" -type d -name publish | head -1)" -type f | wc -l)"
+  RESULTS["$name|size"]="$((size / 1000000)) MB, $files files"
+
+  for run in $(seq 1 "$RUNS"); do
+    for tool in ours sdk; do
+      local dir="$WORK/apps/$name-$tool" out="$WORK/$name-$tool-$run" t0 t1 before after
+      local common=($(tool_args $tool) --no-restore "${extra[@]}" "-p:ContainerBaseImage=$REG/dotnet/$base:10.0")
+
+      # 1. the container step alone, to an archive (publish done beforehand)
+      clear_our_build_cache; rm -f "$WORK/$name-$tool.tar"
+      publish "$dir" "$out-step.log" "${common[@]}" --no-build -t:PublishContainer "-p:ContainerArchiveOutputPath=$WORK/$name-$tool.tar"
+      record "$name" step "$tool" "$(task_seconds "$out-step.log" "$(task_name $tool)")"
+
+      # 2. push, cold: a repository the registry has never seen
+      clear_our_build_cache; before="$(storage_bytes)"
+      publish "$dir" "$out-push.log" "${common[@]}" --no-build -t:PublishContainer "-p:ContainerRegistry=$REG" "-p:ContainerRepository=bench/$name-$tool-$run"
+      record "$name" push "$tool" "$(task_seconds "$out-push.log" "$(task_name $tool)")"
+
+      # 3. a one-line change, then push to the same repository
+      sed -i "s|$text[^\"]*|$text $tool run $run|" "$dir/$file"
+      before="$(storage_bytes)"
+      publish "$dir" "$out-change.log" "${common[@]}" -t:PublishContainer "-p:ContainerRegistry=$REG" "-p:ContainerRepository=bench/$name-$tool-$run"
+      after="$(storage_bytes)"
+      record "$name" change "$tool" "$(task_seconds "$out-change.log" "$(task_name $tool)")"
+      record "$name" bytes "$tool" "$((after - before))"
+
+      # 4. load into the local Docker engine
+      clear_our_build_cache
+      publish "$dir" "$out-load.log" "${common[@]}" --no-build -t:PublishContainer "-p:ContainerRepository=bench/$name-$tool" \
+        $([[ $tool == ours ]] && echo "-p:LocalRegistry=Docker")
+      record "$name" load "$tool" "$(task_seconds "$out-load.log" "$(task_name $tool)")"
+
+      # 5. a whole publish again with nothing changed (the archive output of step 1)
+      publish "$dir" "$out-warm.log" "${common[@]}" -t:PublishContainer "-p:ContainerArchiveOutputPath=$WORK/$name-$tool.tar"
+      t0="$(now)"
+      publish "$dir" "$out-nochange.log" "${common[@]}" -t:PublishContainer "-p:ContainerArchiveOutputPath=$WORK/$name-$tool.tar"
+      t1="$(now)"
+      record "$name" nochange "$tool" "$(elapsed "$t0" "$t1")"
+    done
+    log "$name: run $run of $RUNS done"
+  done
+}
+
+for app in $APPS; do
+  case "$app" in
+    console) bench_app console "$ROOT/samples/hello" runtime Program.cs "Hello from Sdk.Containers!" ;;
+    webapi) bench_app webapi "$ROOT/samples/webapi" runtime-deps Program.cs "Hello from the Sdk.Containers web sample!" -r linux-x64 --self-contained ;;
+    large) bench_app large "$ROOT/bench/apps/large" runtime-deps Program.cs "large app" -r linux-x64 --self-contained ;;
+  esac
+done
+
+# ---- the table -----------------------------------------------------------------------------------------------
+echo
+echo "Sdk.Containers vs the .NET SDK's built-in containers ($(nproc) cores, $(date -u +%Y-%m-%d), medians of $RUNS runs)"
+printf '%-8s %-40s %12s %12s %8s\n' app measure ours SDK ours/SDK
+for app in $APPS; do
+  echo "$app: ${RESULTS["$app|size"]}"
+  for metric in step push change bytes load nochange; do
+    case "$metric" in
+      step) label="container step, to an archive (s)" ;;
+      push) label="push, cold (s)" ;;
+      change) label="push after a one-line change (s)" ;;
+      bytes) label="  bytes uploaded then (registry growth)" ;;
+      load) label="load into the local daemon (s)" ;;
+      nochange) label="no-change re-publish, whole (s)" ;;
+    esac
+    ours="$(tr ' ' '\n' <<<"${RESULTS["$app|$metric|ours"]}" | grep -v '^$' | median)"
+    sdk="$(tr ' ' '\n' <<<"${RESULTS["$app|$metric|sdk"]}" | grep -v '^$' | median)"
+    ratio="$(awk -v a="$ours" -v b="$sdk" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+    printf '%-8s %-40s %12s %12s %8s\n' "" "$label" "$ours" "$sdk" "$ratio"
+  done
+done
+
+echo
+echo "Layer throughput on ~100 MB of the installed .NET runtime (bench/LayerThroughput):"
+dotnet run -c Release --project "$ROOT/bench/LayerThroughput" 2>&1 | grep -E "Input|median"
