@@ -65,7 +65,7 @@ clear_our_build_cache() { rm -rf "$SDK_CONTAINERS_CACHE/index/layers" "$SDK_CONT
 publish() {
   local dir="$1" out="$2"; shift 2
   if ! dotnet publish "$dir" -c Release -nodeReuse:false -tl:off -v:q -clp:PerformanceSummary "$@" >"$out" 2>&1; then
-    tail -40 "$out" >&2; log "dotnet publish failed: $dir $*"; exit 1
+    grep -E "error|Error" "$out" | head -20 >&2; log "dotnet publish failed: $dir $*"; exit 1
   fi
 }
 
@@ -117,7 +117,7 @@ bench_app() { # name source base greeting-file greeting-text publish-args...
       record "$name" push "$tool" "$(task_seconds "$out-push.log" "$(task_name $tool)")"
 
       # 3. a one-line change, then push to the same repository
-      sed -i "s|$text[^\"]*|$text $tool run $run|" "$dir/$file"
+      sed -i "s|$text|$text ($tool run $run)|" "$dir/$file"
       before="$(storage_bytes)"
       publish "$dir" "$out-change.log" "${common[@]}" -t:PublishContainer "-p:ContainerRegistry=$REG" "-p:ContainerRepository=bench/$name-$tool-$run"
       after="$(storage_bytes)"
