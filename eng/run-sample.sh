@@ -5,9 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
-eval "$(bash eng/test-env.sh)"
-bash eng/build-base-images.sh
-bash eng/pack.sh
+eval "$(bash eng/setup.sh)"
 
 archive="$ROOT/artifacts/sample/hello.tar"
 dotnet publish samples/hello -c Release -p:PublishContainer=true -p:RestoreForceEvaluate=true -nodeReuse:false \

@@ -5,9 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
-eval "$(bash eng/test-env.sh)"
-bash eng/build-base-images.sh
-bash eng/pack.sh
+eval "$(bash eng/setup.sh)"
 
 results="$ROOT/artifacts/test-results"
 rm -rf "$results"; mkdir -p "$results"

@@ -38,27 +38,22 @@ internal static class RegistryCommands
         return command;
     }
 
-    public static Command Push()
-    {
-        var source = new Argument<string>("SOURCE") { Description = "A docker-archive or oci-archive tarball, an OCI layout directory, or a transport reference." };
-        var destination = new Argument<string>("DESTINATION") { Description = "Where to push, e.g. registry.example.com/team/app:1.0." };
-        var command = new Command("push", "Push an image from an archive or layout to a registry.") { source, destination };
-        CliImages.AddTo(command, push: true);
-        command.SetAction((parse, token) => Run(async () =>
-        {
-            var images = CliImages.From(parse);
-            using var _ = images.Session;
-            var loaded = await images.LoadOneAsync(parse.GetRequiredValue(source), token);
-            await PushToAsync(images.Session, loaded.Image, parse.GetRequiredValue(destination), token);
-        }));
-        return command;
-    }
+    public static Command Push() => Transfer(
+        "push",
+        "Push an image from an archive or layout to a registry.",
+        "A docker-archive or oci-archive tarball, an OCI layout directory, or a transport reference.");
 
-    public static Command Copy()
+    public static Command Copy() => Transfer(
+        "copy",
+        "Copy an image to a registry, mounting blobs across repositories of the same registry instead of uploading them.",
+        "A registry reference, archive or layout.");
+
+    /// <summary>push and copy are one operation: load an image from anywhere, push it to a registry.</summary>
+    private static Command Transfer(string name, string description, string sourceDescription)
     {
-        var source = new Argument<string>("SOURCE") { Description = "A registry reference, archive or layout." };
-        var destination = new Argument<string>("DESTINATION") { Description = "A registry reference." };
-        var command = new Command("copy", "Copy an image to a registry, mounting blobs across repositories of the same registry instead of uploading them.") { source, destination };
+        var source = new Argument<string>("SOURCE") { Description = sourceDescription };
+        var destination = new Argument<string>("DESTINATION") { Description = "Where to push, e.g. registry.example.com/team/app:1.0." };
+        var command = new Command(name, description) { source, destination };
         CliImages.AddTo(command, push: true);
         command.SetAction((parse, token) => Run(async () =>
         {

@@ -31,6 +31,9 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
 
     public ITaskItem[] ImageTags { get; set; } = [];
 
+    /// <summary>The project version, when ContainerImageTagsFromVersion is true and no tags are set.</summary>
+    public string TagsFromVersion { get; set; } = string.Empty;
+
     public string ArchiveOutputPath { get; set; } = string.Empty;
 
     public string InsecureRegistries { get; set; } = string.Empty;
@@ -72,6 +75,8 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
     public string SourceDateEpoch { get; set; } = string.Empty;
 
     public string CacheDirectory { get; set; } = string.Empty;
+
+    public string LayerCompression { get; set; } = string.Empty;
 
     public bool GenerateCreatedLabels { get; set; }
 
@@ -121,6 +126,7 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
                 Repository = NullIfEmpty(Repository),
                 Registry = NullIfEmpty(Registry),
                 Tags = ImageTags.Select(t => t.ItemSpec).ToArray(),
+                TagsFromVersion = NullIfEmpty(TagsFromVersion),
                 ArchiveOutputPath = NullIfEmpty(ArchiveOutputPath),
                 LocalRegistry = NullIfEmpty(LocalRegistry),
                 OciLayoutOutputPath = NullIfEmpty(OciLayoutOutputPath),
@@ -143,6 +149,7 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
                 LayerTimestamp = ReproducibleTime.Resolve(null, SourceDateEpoch) ?? Layers.LayerWriterOptions.DefaultTimestamp,
                 CacheDirectory = NullIfEmpty(CacheDirectory),
                 Layering = ParseLayering(Layering),
+                Compression = string.IsNullOrWhiteSpace(LayerCompression) ? null : Layers.LayerCompressionSetting.Parse(LayerCompression),
                 GenerateCreatedLabels = GenerateCreatedLabels,
                 GenerateBaseDigestLabel = GenerateBaseDigestLabel,
                 ExtraLayers = ExtraLayers.Select(ToExtraLayer).ToArray(),

@@ -16,6 +16,8 @@ public sealed class PublishContainerIndex : Microsoft.Build.Utilities.Task, ICan
 
     public ITaskItem[] ImageTags { get; set; } = [];
 
+    public string TagsFromVersion { get; set; } = string.Empty;
+
     public string Registry { get; set; } = string.Empty;
 
     public string ArchiveOutputPath { get; set; } = string.Empty;
@@ -51,7 +53,8 @@ public sealed class PublishContainerIndex : Microsoft.Build.Utilities.Task, ICan
         {
             PlatformLayouts = PlatformLayouts.Select(l => l.ItemSpec).ToArray(),
             Repository = Repository.Trim(),
-            Tags = ImageTags.Length > 0 ? ImageTags.Select(t => t.ItemSpec).ToArray() : ["latest"],
+            Tags = ImageTags.Length > 0 ? ImageTags.Select(t => t.ItemSpec).ToArray()
+                : !string.IsNullOrWhiteSpace(TagsFromVersion) ? References.VersionTags.FromVersion(TagsFromVersion) : ["latest"],
             Registry = string.IsNullOrWhiteSpace(Registry) ? null : Registry,
             ArchiveOutputPath = string.IsNullOrWhiteSpace(ArchiveOutputPath) ? null : ArchiveOutputPath,
             LocalRegistry = string.IsNullOrWhiteSpace(LocalRegistry) ? null : LocalRegistry,

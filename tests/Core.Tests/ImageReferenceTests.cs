@@ -46,3 +46,22 @@ public class ImageReferenceTests
         ImageReference.ValidateRepository(repository, "test");
     }
 }
+
+public class VersionTagsTests
+{
+    [Theory]
+    [InlineData("1.4.2", new[] { "1.4.2", "1.4", "1", "latest" })]
+    [InlineData("2.0.0-rc.1", new[] { "2.0.0-rc.1" })]
+    [InlineData("1.4.2+sha.abc123", new[] { "1.4.2", "1.4", "1", "latest" })]
+    [InlineData("3.1.0.7", new[] { "3.1.0.7", "3.1", "3", "latest" })]
+    public void StableVersionsFanOutAndPreReleasesDoNot(string version, string[] tags)
+        => Assert.Equal(tags, References.VersionTags.FromVersion(version));
+
+    [Fact]
+    public void ANonVersionNamesTheProperty()
+    {
+        var ex = Assert.Throws<ContainerException>(() => References.VersionTags.FromVersion("next"));
+        Assert.Contains("ContainerImageTagsFromVersion", ex.Message);
+        Assert.Contains("'next'", ex.Message);
+    }
+}

@@ -27,10 +27,6 @@ public static class LayerVerifier
     public static async Task<LayerCheck> CheckAsync(string blobPath, string layerName, Digest? expectedDiffId, CancellationToken cancellationToken)
     {
         var compression = DetectCompression(blobPath);
-        if (compression == LayerCompression.Zstd)
-        {
-            throw new ContainerException(ErrorCodes.UnsupportedMediaType, $"{layerName} is zstd-compressed, which this version cannot read yet.");
-        }
 
         await using var file = new FileStream(blobPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
         await using var blobHash = HashingStream.ForReading(file, leaveOpen: true);
@@ -39,8 +35,13 @@ public static class LayerVerifier
         long uncompressedSize;
         try
         {
-            await using var gzip = compression == LayerCompression.Gzip ? new GZipStream(blobHash, CompressionMode.Decompress, leaveOpen: true) : null;
-            Stream decompressed = gzip is null ? blobHash : gzip;
+            await using var decompressor = compression switch
+            {
+                LayerCompression.Gzip => new GZipStream(blobHash, CompressionMode.Decompress, leaveOpen: true),
+                LayerCompression.Zstd => new ZstdSharp.DecompressionStream(blobHash, leaveOpen: true),
+                _ => (Stream?)null,
+            };
+            Stream decompressed = decompressor ?? blobHash;
             await using var tarHash = HashingStream.ForReading(decompressed, leaveOpen: true);
             await using (var tar = new TarReader(tarHash, leaveOpen: true))
             {
@@ -56,9 +57,9 @@ public static class LayerVerifier
             diffId = tarHash.GetDigest();
             uncompressedSize = tarHash.BytesHashed;
         }
-        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or ArgumentException or OverflowException)
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or ArgumentException or OverflowException or ZstdSharp.ZstdException)
         {
-            var what = compression == LayerCompression.Gzip ? "gzip-compressed tar" : "tar";
+            var what = compression switch { LayerCompression.Gzip => "gzip-compressed tar", LayerCompression.Zstd => "zstd-compressed tar", _ => "tar" };
             throw new ContainerException(ErrorCodes.ArchiveCorrupt, $"{layerName} is not a valid {what} ({ex.Message.TrimEnd('.')}); it is truncated or corrupt.", ex);
         }
 

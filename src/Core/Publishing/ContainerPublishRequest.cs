@@ -51,6 +51,9 @@ public sealed record ContainerPublishRequest
 
     public IReadOnlyList<string> Tags { get; init; } = ["latest"];
 
+    /// <summary>When set and no tags are given, tags come from this version (see <see cref="References.VersionTags"/>).</summary>
+    public string? TagsFromVersion { get; init; }
+
     /// <summary>A file, or a directory (existing, or ending in a separator) where &lt;repository&gt;.tar is written.</summary>
     public string? ArchiveOutputPath { get; init; }
 
@@ -89,6 +92,9 @@ public sealed record ContainerPublishRequest
     public DateTimeOffset LayerTimestamp { get; init; } = Layers.LayerWriterOptions.DefaultTimestamp;
 
     public int GzipLevel { get; init; } = 6;
+
+    /// <summary>ContainerLayerCompression; null is gzip at <see cref="GzipLevel"/>.</summary>
+    public Layers.LayerCompressionSetting? Compression { get; init; }
 
     public ContainerLayering Layering { get; init; } = ContainerLayering.ByChangeRate;
 

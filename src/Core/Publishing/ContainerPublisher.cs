@@ -58,7 +58,12 @@ public sealed class ContainerPublisher(IBuildLog log)
 
         var format = request.Format ?? baseImage.Image.Format;
         var plans = PublishLayering.Plan(request.PublishDirectory, workingDirectory, request.AssemblyName, request.Layering, request.ExtraLayers);
-        var options = new LayerWriterOptions { Format = format, Timestamp = request.LayerTimestamp, GzipLevel = request.GzipLevel };
+        var options = new LayerWriterOptions { Format = format, Timestamp = request.LayerTimestamp, GzipLevel = request.GzipLevel, Compression = request.Compression };
+        if (options.EffectiveCompression.Algorithm == LayerCompression.Zstd && format != ImageFormat.Oci)
+        {
+            throw new ContainerException("CONTAINER2023", $"ContainerLayerCompression is {options.EffectiveCompression}, but zstd layers exist only in OCI images and this image is in Docker format (the base's). Set ContainerImageFormat to OCI.");
+        }
+
         var cache = new BuildCache(store);
         var writer = new LayerWriter(store, cache);
 
@@ -175,7 +180,9 @@ public sealed class ContainerPublisher(IBuildLog log)
 
     private static IReadOnlyList<string> ResolveTags(ContainerPublishRequest request)
     {
-        var tags = request.Tags.Select(t => t.Trim()).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
+        var given = request.Tags.Select(t => t.Trim()).Where(t => t.Length > 0).ToArray();
+        var tags = (given.Length == 0 && !string.IsNullOrWhiteSpace(request.TagsFromVersion) ? VersionTags.FromVersion(request.TagsFromVersion) : given)
+            .Distinct(StringComparer.Ordinal).ToArray();
         foreach (var tag in tags)
         {
             ImageReference.ValidateTag(tag, "ContainerImageTags");
