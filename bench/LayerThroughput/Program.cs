@@ -14,20 +14,22 @@ var folder = Path.Combine(work, "app");
 var bytes = FillFolder(source, folder, megabytes * 1024L * 1024);
 Console.WriteLine($"Input: {bytes / 1e6:F1} MB in {Directory.GetFiles(folder, "*", SearchOption.AllDirectories).Length} files (copied from {source})");
 
-foreach (var level in new[] { 1, 6 })
+var settings = (Environment.GetEnvironmentVariable("BENCH_COMPRESSION") ?? "gzip:1,gzip:2,gzip:3,gzip:4,gzip:6,zstd:1,zstd:3").Split(',');
+foreach (var setting in settings.Select(LayerCompressionSetting.Parse))
 {
     var times = new List<double>();
     Layer? layer = null;
     for (var i = 0; i < runs; i++)
     {
-        var store = new BlobStore(Path.Combine(work, $"store-{level}-{i}"));
+        var store = new BlobStore(Path.Combine(work, $"store-{setting.Algorithm}-{setting.Level}-{i}"));
         var clock = Stopwatch.StartNew();
-        layer = await new LayerWriter(store).WriteAsync(LayerPlan.FromDirectory(folder, "/app", "bench"), new LayerWriterOptions { GzipLevel = level }, CancellationToken.None);
+        layer = await new LayerWriter(store).WriteAsync(LayerPlan.FromDirectory(folder, "/app", "bench"), new LayerWriterOptions { Compression = setting }, CancellationToken.None);
         times.Add(clock.Elapsed.TotalSeconds);
+        Directory.Delete(store.Root, recursive: true);
     }
 
     var median = times.Order().ElementAt(times.Count / 2);
-    Console.WriteLine($"LayerWriter gzip -{level}: median {median:F2} s, {bytes / 1e6 / median:F0} MB/s (compressed to {layer!.Descriptor.Size / 1e6:F1} MB)");
+    Console.WriteLine($"LayerWriter {setting,-8}: median {median:F2} s, {bytes / 1e6 / median:F0} MB/s (compressed to {layer!.Descriptor.Size / 1e6:F1} MB)");
 }
 
 var tar = Path.Combine(work, "app.tar");

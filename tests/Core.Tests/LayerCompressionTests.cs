@@ -7,8 +7,8 @@ namespace Sdk.Containers.Tests;
 public class LayerCompressionTests
 {
     [Theory]
-    [InlineData(null, LayerCompression.Gzip, 6)]
-    [InlineData("gzip", LayerCompression.Gzip, 6)]
+    [InlineData(null, LayerCompression.Gzip, 2)]
+    [InlineData("gzip", LayerCompression.Gzip, 2)]
     [InlineData("gzip:1", LayerCompression.Gzip, 1)]
     [InlineData("ZSTD", LayerCompression.Zstd, 3)]
     [InlineData("zstd:19", LayerCompression.Zstd, 19)]

@@ -11,7 +11,7 @@ public sealed record LayerWriterOptions
     public DateTimeOffset Timestamp { get; init; } = DefaultTimestamp;
 
     /// <summary>gzip level 1 (fastest) to 9 (smallest), when <see cref="Compression"/> is not given.</summary>
-    public int GzipLevel { get; init; } = 6;
+    public int GzipLevel { get; init; } = LayerCompressionSetting.DefaultGzipLevel;
 
     /// <summary>Algorithm and level; null means gzip at <see cref="GzipLevel"/>.</summary>
     public LayerCompressionSetting? Compression { get; init; }
