@@ -6,7 +6,9 @@
 #   push 1-line      after a one-line code change: task time, and bytes the registry's storage grew by
 #   daemon load      the image task loading into the local Docker engine
 #   no-change        a whole `dotnet publish` again with nothing changed (wall time)
-# then our raw layer throughput next to sha256sum, gzip and pigz (bench/LayerThroughput).
+#   peak memory      the largest resident set of the `dotnet publish` process during the container step (this
+#                    includes MSBuild itself, for both tools)
+# then our raw layer throughput on a 200 MB folder next to sha256sum, gzip and pigz (bench/LayerThroughput).
 # Usage: bash eng/bench.sh            (RUNS=3 by default; APPS="console webapi large")
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -14,9 +16,7 @@ cd "$ROOT"
 RUNS="${RUNS:-3}"
 APPS="${APPS:-console webapi large}"
 
-eval "$(bash eng/test-env.sh)"
-bash eng/build-base-images.sh
-bash eng/pack.sh
+eval "$(bash eng/setup.sh)"
 
 WORK="$(mktemp -d /tmp/sdkc-bench.XXXXXX)"
 REGISTRY_PID=""
@@ -64,7 +64,9 @@ clear_our_build_cache() { rm -rf "$SDK_CONTAINERS_CACHE/index/layers" "$SDK_CONT
 # publish DIR LOG ARGS...: a dotnet publish with the task performance summary; fails loudly
 publish() {
   local dir="$1" out="$2"; shift 2
-  if ! dotnet publish "$dir" -c Release -nodeReuse:false -tl:off -v:q -clp:PerformanceSummary "$@" >"$out" 2>&1; then
+  local measure=()
+  [[ -n "${MEASURE_MEMORY:-}" ]] && measure=(/usr/bin/time -f %M -o "$MEASURE_MEMORY")
+  if ! "${measure[@]}" dotnet publish "$dir" -c Release -nodeReuse:false -tl:off -v:q -clp:PerformanceSummary "$@" >"$out" 2>&1; then
     grep -E "error|Error" "$out" | head -20 >&2; log "dotnet publish failed: $dir $*"; exit 1
   fi
 }
@@ -108,8 +110,9 @@ bench_app() { # name source base greeting-file greeting-text publish-args...
 
       # 1. the container step alone, to an archive (publish done beforehand)
       clear_our_build_cache; rm -f "$WORK/$name-$tool.tar"
-      publish "$dir" "$out-step.log" "${common[@]}" --no-build -t:PublishContainer "-p:ContainerArchiveOutputPath=$WORK/$name-$tool.tar"
+      MEASURE_MEMORY="$out-step.rss" publish "$dir" "$out-step.log" "${common[@]}" --no-build -t:PublishContainer "-p:ContainerArchiveOutputPath=$WORK/$name-$tool.tar"
       record "$name" step "$tool" "$(task_seconds "$out-step.log" "$(task_name $tool)")"
+      record "$name" memory "$tool" "$(( $(cat "$out-step.rss") / 1024 ))"
 
       # 2. push, cold: a repository the registry has never seen
       clear_our_build_cache; before="$(storage_bytes)"
@@ -155,7 +158,7 @@ echo "Sdk.Containers vs the .NET SDK's built-in containers ($(nproc) cores, $(da
 printf '%-8s %-40s %12s %12s %8s\n' app measure ours SDK ours/SDK
 for app in $APPS; do
   echo "$app: ${RESULTS["$app|size"]}"
-  for metric in step push change bytes load nochange; do
+  for metric in step push change bytes load nochange memory; do
     case "$metric" in
       step) label="container step, to an archive (s)" ;;
       push) label="push, cold (s)" ;;
@@ -163,6 +166,7 @@ for app in $APPS; do
       bytes) label="  bytes uploaded then (registry growth)" ;;
       load) label="load into the local daemon (s)" ;;
       nochange) label="no-change re-publish, whole (s)" ;;
+      memory) label="peak memory, container step (MB)" ;;
     esac
     ours="$(tr ' ' '\n' <<<"${RESULTS["$app|$metric|ours"]}" | grep -v '^$' | median)"
     sdk="$(tr ' ' '\n' <<<"${RESULTS["$app|$metric|sdk"]}" | grep -v '^$' | median)"
@@ -172,5 +176,5 @@ for app in $APPS; do
 done
 
 echo
-echo "Layer throughput on ~100 MB of the installed .NET runtime (bench/LayerThroughput):"
-dotnet run -c Release --project "$ROOT/bench/LayerThroughput" 2>&1 | grep -E "Input|median"
+echo "Layer throughput on 200 MB of the installed .NET runtime, copied (bench/LayerThroughput):"
+dotnet run -c Release --project "$ROOT/bench/LayerThroughput" -- - 200 2>&1 | grep -E "Input|median"

@@ -5,7 +5,7 @@ using Sdk.Containers.Storage;
 // Measures the one-pass layer writer (tar + sha256 + gzip + sha256) on a folder of real binaries, and prints MB/s as
 // the median of several runs next to sha256sum and gzip on the same tar, to show how near the machine's limit it runs.
 // Usage: LayerThroughput [SOURCE-DIR] [MEGABYTES] [RUNS]
-var source = args.Length > 0 ? args[0] : Path.GetDirectoryName(typeof(object).Assembly.Location)!;
+var source = args.Length > 0 && args[0] != "-" ? args[0] : Path.GetDirectoryName(typeof(object).Assembly.Location)!;
 var megabytes = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100;
 var runs = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5;
 

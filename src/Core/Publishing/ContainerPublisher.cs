@@ -48,6 +48,14 @@ public sealed class ContainerPublisher(IBuildLog log)
         using var registries = new RegistrySession(registryOptions, log);
         var source = ImageSource.Parse(request.BaseImage);
         log.Detail($"Reading base image {source}");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var phases = new List<string>();
+        void Phase(string name)
+        {
+            phases.Add($"{name} {clock.Elapsed.TotalSeconds:F2} s");
+            clock.Restart();
+        }
+
         var loader = new ImageLoader(store, registries);
         var baseImage = await loader.LoadAsync(source, platform, cancellationToken).ConfigureAwait(false);
         if (source.Transport != ImageTransport.Registry)
@@ -57,6 +65,7 @@ public sealed class ContainerPublisher(IBuildLog log)
         }
 
         var format = request.Format ?? baseImage.Image.Format;
+        Phase("base image");
         var plans = PublishLayering.Plan(request.PublishDirectory, workingDirectory, request.AssemblyName, request.Layering, request.ExtraLayers);
         var options = new LayerWriterOptions { Format = format, Timestamp = request.LayerTimestamp, GzipLevel = request.GzipLevel, Compression = request.Compression };
         if (options.EffectiveCompression.Algorithm == LayerCompression.Zstd && format != ImageFormat.Oci)
@@ -69,6 +78,7 @@ public sealed class ContainerPublisher(IBuildLog log)
 
         // Layers are independent: building them at once keeps every core busy hashing and compressing.
         var layers = await Task.WhenAll(plans.Select(plan => Task.Run(() => writer.WriteAsync(plan, options, cancellationToken), cancellationToken))).ConfigureAwait(false);
+        Phase("layers");
         var builder = new ImageBuilder(baseImage.Image, format) { Created = request.Created ?? DateTimeOffset.UnixEpoch };
         for (var i = 0; i < plans.Count; i++)
         {
@@ -164,6 +174,8 @@ public sealed class ContainerPublisher(IBuildLog log)
             log.Info($"Pushed {registry}/{repository} ({string.Join(", ", tags)}): {push.BlobsUploaded} blobs uploaded ({push.BytesUploaded:N0} bytes), {push.BlobsMounted} mounted, {push.BlobsExisting} already there; digest {image.ManifestDigest}");
         }
 
+        Phase("config and outputs");
+        log.Detail($"Time spent: {string.Join(", ", phases)}");
         return new ContainerPublishResult(image, repository, repoTags, archivePath, push, loadedInto);
     }
 
