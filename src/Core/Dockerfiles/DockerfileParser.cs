@@ -1,0 +1,569 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Sdk.Containers.Dockerfiles;
+
+/// <summary>A Dockerfile that cannot be parsed: the message names the file and the lines, and says what to fix.</summary>
+public sealed class DockerfileSyntaxException(string file, int startLine, int endLine, string problem)
+    : ContainerException("CONTAINER3001", endLine > startLine
+        ? $"{file}:{startLine}-{endLine}: {problem}"
+        : startLine > 0 ? $"{file}:{startLine}: {problem}" : $"{file}: {problem}")
+{
+    public string File { get; } = file;
+
+    public int StartLine { get; } = startLine;
+
+    public int EndLine { get; } = endLine;
+
+    public string Problem { get; } = problem;
+}
+
+/// <summary>
+/// Parses a Dockerfile into instructions the way BuildKit's frontend parser does, phase for phase: parser directives
+/// (syntax, escape, check) at the top, comments, line continuations (skipping comment and blank lines inside them),
+/// then each instruction's arguments by the rule of that instruction (JSON or shell form, whitespace lists, key=value
+/// pairs, HEALTHCHECK, ONBUILD). Variables are expanded in a later step, not here.
+/// </summary>
+public static partial class DockerfileParser
+{
+    private static readonly HashSet<string> KnownDirectives = new(StringComparer.OrdinalIgnoreCase) { "syntax", "escape", "check" };
+
+    public static DockerfileAst Parse(string text, string file = "Dockerfile")
+    {
+        var state = new State();
+        var lines = SplitLines(text);
+        var instructions = new List<DockerfileNode>();
+        var index = 0;
+        while (index < lines.Count)
+        {
+            var raw = index == 0 ? lines[0].TrimStart('\uFEFF') : lines[0 + index];
+            state.ObserveDirective(raw.TrimStart(), file, index + 1);
+            var first = ProcessLine(raw, stripLeft: true);
+            index++;
+            var startLine = index;
+            var (line, complete) = TrimContinuation(first, state.EscapeToken);
+            if (complete && line.Length == 0)
+            {
+                continue;
+            }
+
+            while (!complete && index < lines.Count)
+            {
+                var next = lines[index];
+                state.ObserveDirective(next, file, index + 1);
+                index++;
+                if (IsComment(next))
+                {
+                    continue;
+                }
+
+                var processed = ProcessLine(next, stripLeft: false);
+                if (processed.TrimStart().Length == 0)
+                {
+                    continue;
+                }
+
+                (var continuation, complete) = TrimContinuation(processed, state.EscapeToken);
+                line += continuation;
+            }
+
+            try
+            {
+                var node = ParseInstruction(line, state.EscapeToken);
+                node.StartLine = startLine;
+                node.EndLine = index;
+                instructions.Add(node);
+            }
+            catch (FormatException ex)
+            {
+                throw new DockerfileSyntaxException(file, startLine, index, ex.Message);
+            }
+        }
+
+        if (instructions.Count == 0)
+        {
+            throw new DockerfileSyntaxException(file, 0, 0, "the file has no instructions; a Dockerfile needs at least a FROM.");
+        }
+
+        return new DockerfileAst(instructions, state.EscapeToken, state.Syntax);
+    }
+
+    /// <summary>Lines as Go's bufio scanner with BuildKit's split function gives them: split on \n, \r\n kept apart.</summary>
+    private static List<string> SplitLines(string text)
+    {
+        var lines = text.Split('\n').ToList();
+        if (lines.Count > 0 && lines[^1].Length == 0)
+        {
+            lines.RemoveAt(lines.Count - 1);
+        }
+
+        return lines;
+    }
+
+    private static string ProcessLine(string line, bool stripLeft)
+    {
+        line = line.TrimEnd('\r', '\n');
+        if (stripLeft)
+        {
+            line = line.TrimStart();
+        }
+
+        return IsComment(line) ? string.Empty : line;
+    }
+
+    private static bool IsComment(string line)
+    {
+        var trimmed = line.TrimStart();
+        return trimmed.Length > 0 && trimmed[0] == '#';
+    }
+
+    /// <summary>
+    /// An escape character at the end of a line (trailing blanks aside) continues it, unless it is itself escaped
+    /// (`\` at the end is a literal backslash), as in BuildKit.
+    /// </summary>
+    private static (string Line, bool Complete) TrimContinuation(string line, char escape)
+    {
+        var match = ContinuationPattern(escape).Match(line);
+        return match.Success ? (line[..match.Index] + match.Groups[1].Value, false) : (line, true);
+    }
+
+    private static Regex ContinuationPattern(char escape) => escape == '`' ? BacktickContinuation() : BackslashContinuation();
+
+    [GeneratedRegex(@"([^\\])\\[ \t]*$|^\\[ \t]*$")]
+    private static partial Regex BackslashContinuation();
+
+    [GeneratedRegex(@"([^`])`[ \t]*$|^`[ \t]*$")]
+    private static partial Regex BacktickContinuation();
+
+    [GeneratedRegex(@"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")]
+    private static partial Regex DirectivePattern();
+
+    [GeneratedRegex(@"[\t\v\f\r ]+")]
+    private static partial Regex Whitespace();
+
+    /// <summary>One instruction line (continuations joined) into its node.</summary>
+    internal static DockerfileNode ParseInstruction(string line, char escape)
+    {
+        var parts = Whitespace().Split(line.Trim(), 2);
+        var command = parts[0];
+        var flags = new List<string>();
+        var args = string.Empty;
+        if (parts.Length == 2)
+        {
+            (args, flags) = ExtractFlags(parts[1]);
+        }
+
+        args = args.Trim();
+        var node = new DockerfileNode { Value = command.ToLowerInvariant(), Flags = flags, Original = line };
+        var (arguments, json) = node.Value switch
+        {
+            "add" or "copy" or "volume" => MaybeJsonToList(args, escape),
+            "cmd" or "entrypoint" or "run" or "shell" => MaybeJson(args),
+            "env" => (NameValue(args, "ENV", escape), false),
+            "label" => (NameValue(args, "LABEL", escape), false),
+            "arg" => (Chain(ParseWords(args, escape)), false),
+            "expose" or "from" => (Chain(SplitWhitespace(args)), false),
+            "maintainer" or "stopsignal" or "user" or "workdir" => (args.Length == 0 ? null : new DockerfileNode { Value = args }, false),
+            "healthcheck" => HealthCheck(args),
+            "onbuild" => (OnBuild(args, escape), false),
+            _ => (null, false),
+        };
+        node.Next = arguments;
+        node.IsJson = json;
+        return node;
+    }
+
+    private static DockerfileNode? Chain(IEnumerable<string> values)
+    {
+        DockerfileNode? head = null;
+        DockerfileNode? tail = null;
+        foreach (var value in values)
+        {
+            var node = new DockerfileNode { Value = value };
+            if (head is null)
+            {
+                head = node;
+            }
+            else
+            {
+                tail!.Next = node;
+            }
+
+            tail = node;
+        }
+
+        return head;
+    }
+
+    private static string[] SplitWhitespace(string text) => text.Length == 0 ? [] : Whitespace().Split(text);
+
+    private static (DockerfileNode? Node, bool Json) MaybeJson(string args)
+    {
+        if (args.Length == 0)
+        {
+            return (null, false);
+        }
+
+        return TryJson(args) is { } list ? (Chain(list), true) : (new DockerfileNode { Value = args }, false);
+    }
+
+    private static (DockerfileNode? Node, bool Json) MaybeJsonToList(string args, char escape)
+        => TryJson(args) is { } list ? (Chain(list), true) : (Chain(SplitWhitespace(args)), false);
+
+    /// <summary>
+    /// The exec form: a JSON array of strings. Anything that is not JSON is the shell form; a JSON array holding
+    /// something other than strings is an error, as in BuildKit.
+    /// </summary>
+    private static List<string>? TryJson(string args)
+    {
+        var text = args.TrimStart();
+        if (!text.StartsWith('['))
+        {
+            return null;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(text);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Array)
+            {
+                return null;
+            }
+
+            var list = new List<string>();
+            foreach (var element in document.RootElement.EnumerateArray())
+            {
+                if (element.ValueKind != JsonValueKind.String)
+                {
+                    throw new FormatException("the exec form (a JSON array) must hold only strings, such as [\"executable\", \"arg\"].");
+                }
+
+                list.Add(element.GetString()!);
+            }
+
+            return list;
+        }
+    }
+
+    private static (DockerfileNode? Node, bool Json) HealthCheck(string args)
+    {
+        var separator = 0;
+        while (separator < args.Length && !char.IsWhiteSpace(args[separator]))
+        {
+            separator++;
+        }
+
+        if (separator == 0)
+        {
+            return (null, false);
+        }
+
+        var next = separator;
+        while (next < args.Length && char.IsWhiteSpace(args[next]))
+        {
+            next++;
+        }
+
+        var (command, json) = MaybeJson(args[next..]);
+        return (new DockerfileNode { Value = args[..separator], Next = command }, json);
+    }
+
+    private static DockerfileNode? OnBuild(string args, char escape)
+    {
+        if (args.Length == 0)
+        {
+            return null;
+        }
+
+        var inner = ParseInstruction(args, escape);
+        var holder = new DockerfileNode();
+        holder.Children.Add(inner);
+        return holder;
+    }
+
+    /// <summary>ENV and LABEL: `KEY value` (the old form) or `key=value ...`, told apart by the first word.</summary>
+    private static DockerfileNode? NameValue(string args, string instruction, char escape)
+    {
+        var words = ParseWords(args, escape);
+        if (words.Count == 0)
+        {
+            throw new FormatException($"{instruction} needs a name and a value, such as {instruction} name=value.");
+        }
+
+        if (!words[0].Contains('='))
+        {
+            var parts = Whitespace().Split(args, 2);
+            if (parts.Length < 2)
+            {
+                throw new FormatException($"{instruction} {args} has no value; write {instruction} {args}=value or {instruction} {args} value.");
+            }
+
+            return Chain([parts[0], parts[1], string.Empty]);
+        }
+
+        var values = new List<string>();
+        foreach (var word in words)
+        {
+            var equals = word.IndexOf('=');
+            if (equals < 0)
+            {
+                throw new FormatException($"'{word}' has no '='; in this form every item of {instruction} must be name=value.");
+            }
+
+            values.AddRange([word[..equals], word[(equals + 1)..], "="]);
+        }
+
+        return Chain(values);
+    }
+
+    /// <summary>
+    /// Splits on white space outside quotes, keeping quotes and escape characters in the words (they are removed
+    /// later, by expansion), as BuildKit's parseWords does.
+    /// </summary>
+    internal static List<string> ParseWords(string rest, char escape)
+    {
+        var words = new List<string>();
+        var word = new StringBuilder();
+        var inWord = false;
+        var quote = '\0';
+        var blankOk = false;
+        for (var pos = 0; pos < rest.Length; pos++)
+        {
+            var ch = rest[pos];
+            if (!inWord && quote == '\0')
+            {
+                if (char.IsWhiteSpace(ch))
+                {
+                    continue;
+                }
+
+                inWord = true;
+            }
+
+            if (quote == '\0')
+            {
+                if (char.IsWhiteSpace(ch))
+                {
+                    if (blankOk || word.Length > 0)
+                    {
+                        words.Add(word.ToString());
+                    }
+
+                    word.Clear();
+                    blankOk = false;
+                    inWord = false;
+                    continue;
+                }
+
+                if (ch is '\'' or '"')
+                {
+                    quote = ch;
+                    blankOk = true;
+                }
+                else if (ch == escape)
+                {
+                    if (pos + 1 == rest.Length)
+                    {
+                        continue;
+                    }
+
+                    word.Append(ch);
+                    ch = rest[++pos];
+                }
+
+                word.Append(ch);
+                continue;
+            }
+
+            if (ch == quote)
+            {
+                quote = '\0';
+            }
+            else if (ch == escape && quote != '\'')
+            {
+                if (pos + 1 == rest.Length)
+                {
+                    quote = '\0';
+                    continue;
+                }
+
+                word.Append(ch);
+                ch = rest[++pos];
+            }
+
+            word.Append(ch);
+        }
+
+        if ((inWord || quote != '\0') && (blankOk || word.Length > 0))
+        {
+            words.Add(word.ToString());
+        }
+
+        return words;
+    }
+
+    /// <summary>Leading --name=value flags of an instruction; `--` ends them. Returns the rest and the flags.</summary>
+    private static (string Remainder, List<string> Flags) ExtractFlags(string line)
+    {
+        var flags = new List<string>();
+        var word = new StringBuilder();
+        var phase = 0; // 0: between words, 1: in a word, 2: in quotes
+        var quote = '\0';
+        var blankOk = false;
+        for (var pos = 0; pos <= line.Length; pos++)
+        {
+            var atEnd = pos == line.Length;
+            var ch = atEnd ? '\0' : line[pos];
+            if (phase == 0)
+            {
+                if (atEnd)
+                {
+                    break;
+                }
+
+                if (char.IsWhiteSpace(ch))
+                {
+                    continue;
+                }
+
+                if (ch != '-' || pos + 1 == line.Length || line[pos + 1] != '-')
+                {
+                    return (line[pos..], flags);
+                }
+
+                phase = 1;
+            }
+
+            if (atEnd)
+            {
+                if (word.ToString() != "--" && (blankOk || word.Length > 0))
+                {
+                    flags.Add(word.ToString());
+                }
+
+                break;
+            }
+
+            if (phase == 1)
+            {
+                if (char.IsWhiteSpace(ch))
+                {
+                    phase = 0;
+                    if (word.ToString() == "--")
+                    {
+                        return (line[pos..], flags);
+                    }
+
+                    if (blankOk || word.Length > 0)
+                    {
+                        flags.Add(word.ToString());
+                    }
+
+                    word.Clear();
+                    blankOk = false;
+                    continue;
+                }
+
+                if (ch is '\'' or '"')
+                {
+                    quote = ch;
+                    blankOk = true;
+                    phase = 2;
+                    continue;
+                }
+
+                if (ch == '\\')
+                {
+                    if (pos + 1 == line.Length)
+                    {
+                        continue;
+                    }
+
+                    ch = line[++pos];
+                }
+
+                word.Append(ch);
+                continue;
+            }
+
+            if (ch == quote)
+            {
+                phase = 1;
+                continue;
+            }
+
+            if (ch == '\\')
+            {
+                if (pos + 1 == line.Length)
+                {
+                    phase = 1;
+                    continue;
+                }
+
+                ch = line[++pos];
+            }
+
+            word.Append(ch);
+        }
+
+        return (string.Empty, flags);
+    }
+
+    /// <summary>Parser directives: only at the very top, each once; the first line that is not one ends them.</summary>
+    private sealed class State
+    {
+        private readonly HashSet<string> _seen = new(StringComparer.OrdinalIgnoreCase);
+        private bool _done;
+
+        public char EscapeToken { get; private set; } = '\\';
+
+        public string? Syntax { get; private set; }
+
+        public void ObserveDirective(string line, string file, int lineNumber)
+        {
+            if (_done)
+            {
+                return;
+            }
+
+            var match = DirectivePattern().Match(line.TrimEnd('\r'));
+            if (!match.Success || !KnownDirectives.Contains(match.Groups[1].Value))
+            {
+                _done = true;
+                return;
+            }
+
+            var name = match.Groups[1].Value.ToLowerInvariant();
+            if (!_seen.Add(name))
+            {
+                throw new DockerfileSyntaxException(file, lineNumber, lineNumber, $"the parser directive '{name}' appears twice; keep one.");
+            }
+
+            var value = match.Groups[2].Value;
+            switch (name)
+            {
+                case "escape":
+                    EscapeToken = value switch
+                    {
+                        "\\" => '\\',
+                        "`" => '`',
+                        _ => throw new DockerfileSyntaxException(file, lineNumber, lineNumber, $"the escape directive is '{value}'; it must be \\ or `."),
+                    };
+                    break;
+                case "syntax":
+                    Syntax = value;
+                    break;
+            }
+        }
+    }
+}
