@@ -275,16 +275,23 @@ public sealed class ShellLexer(char escapeToken = '\\')
             var regex = ShellPattern.ToRegex(pattern, greedy: true, anchored: false);
             if (all)
             {
-                return regex.Replace(value, _ => replacement);
+                try
+                {
+                    return regex.Replace(value, _ => replacement);
+                }
+                catch (RegexMatchTimeoutException)
+                {
+                    throw new ShellExpansionException($"the pattern ({pattern}) took too long to match");
+                }
             }
 
-            var match = regex.Match(value);
+            var match = ShellPattern.Match(regex, value);
             return match.Success ? value[..match.Index] + replacement + value[(match.Index + match.Length)..] : value;
         }
 
         private static string TrimPrefix(string pattern, string value, bool greedy)
         {
-            var match = ShellPattern.ToRegex(pattern, greedy, anchored: true).Match(value);
+            var match = ShellPattern.Match(ShellPattern.ToRegex(pattern, greedy, anchored: true), value);
             return match.Success ? value[(match.Index + match.Length)..] : value;
         }
 
@@ -421,7 +428,8 @@ internal static class ShellPattern
                     regex.Append(Regex.Escape(pattern[++i].ToString()));
                     break;
                 case '[':
-                    var end = pattern.IndexOf(']', i + 2);
+                    // A class needs at least one member before its ']'; otherwise '[' is literal.
+                    var end = i + 2 <= pattern.Length ? pattern.IndexOf(']', i + 2) : -1;
                     if (end < 0)
                     {
                         regex.Append(Regex.Escape("["));
@@ -438,7 +446,26 @@ internal static class ShellPattern
             }
         }
 
-        return new Regex(regex.ToString(), RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(1));
+        try
+        {
+            return new Regex(regex.ToString(), RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(1));
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ShellExpansionException($"invalid pattern ({pattern}) in substitution: {ex.Message}");
+        }
+    }
+
+    public static Match Match(Regex regex, string value)
+    {
+        try
+        {
+            return regex.Match(value);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            throw new ShellExpansionException($"the pattern ({regex}) took too long to match");
+        }
     }
 
     private static string EscapeSet(string set) => set.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("[", "\\[", StringComparison.Ordinal);
