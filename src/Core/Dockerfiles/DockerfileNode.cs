@@ -21,6 +21,9 @@ public sealed class DockerfileNode
 
     public bool IsJson { get; set; }
 
+    /// <summary>Here-documents of RUN, COPY and ADD (`&lt;&lt;EOF` … `EOF`), in the order they appear.</summary>
+    public List<Heredoc> Heredocs { get; } = [];
+
     public int StartLine { get; set; }
 
     public int EndLine { get; set; }
@@ -59,6 +62,11 @@ public sealed class DockerfileNode
         return text.ToString().Trim();
     }
 }
+
+/// <summary>A here-document: its delimiter, its lines (with newlines), and whether variables in it are expanded.</summary>
+/// <param name="Expand">False when the delimiter was quoted ('EOF' or "EOF"), as in the shell.</param>
+/// <param name="Chomp">`&lt;&lt;-EOF`: leading tabs were removed from every line.</param>
+public sealed record Heredoc(string Name, string Content, bool Expand, bool Chomp);
 
 /// <summary>A parsed Dockerfile: its instructions and the escape character its directive chose.</summary>
 public sealed record DockerfileAst(IReadOnlyList<DockerfileNode> Instructions, char EscapeToken, string? Syntax)

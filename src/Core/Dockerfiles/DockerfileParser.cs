@@ -68,17 +68,52 @@ public static partial class DockerfileParser
                 line += continuation;
             }
 
+            DockerfileNode node;
             try
             {
-                var node = ParseInstruction(line, state.EscapeToken);
-                node.StartLine = startLine;
-                node.EndLine = index;
-                instructions.Add(node);
+                node = ParseInstruction(line, state.EscapeToken);
             }
             catch (FormatException ex)
             {
                 throw new DockerfileSyntaxException(file, startLine, index, ex.Message);
             }
+
+            if (node.Value is "run" or "copy" or "add" && !node.IsJson)
+            {
+                foreach (var (name, chomp, expand) in HeredocNames(line))
+                {
+                    var content = new StringBuilder();
+                    var terminated = false;
+                    while (index < lines.Count)
+                    {
+                        var body = lines[index].TrimEnd('\r');
+                        index++;
+                        if (chomp)
+                        {
+                            body = body.TrimStart('\t');
+                        }
+
+                        if (body == name)
+                        {
+                            terminated = true;
+                            break;
+                        }
+
+                        content.Append(body).Append('\n');
+                    }
+
+                    if (!terminated)
+                    {
+                        throw new DockerfileSyntaxException(file, startLine, index, $"the here-document <<{name} is not terminated: add a line holding only {name}.");
+                    }
+
+                    node.Heredocs.Add(new Heredoc(name, content.ToString(), expand, chomp));
+                }
+            }
+
+            node.StartLine = startLine;
+            node.EndLine = index;
+            instructions.Add(node);
         }
 
         if (instructions.Count == 0)
@@ -141,6 +176,43 @@ public static partial class DockerfileParser
 
     [GeneratedRegex(@"[\t\v\f\r ]+")]
     private static partial Regex Whitespace();
+
+    [GeneratedRegex(@"<<(-?)(['""]?)([A-Za-z_][A-Za-z0-9_]*)\2")]
+    private static partial Regex HeredocMarker();
+
+    /// <summary>
+    /// The here-documents an instruction opens, left to right: `&lt;&lt;EOF`, `&lt;&lt;-EOF` (strip leading tabs),
+    /// `&lt;&lt;'EOF'` or `&lt;&lt;"EOF"` (no expansion). Markers inside quotes are not here-documents.
+    /// </summary>
+    private static IEnumerable<(string Name, bool Chomp, bool Expand)> HeredocNames(string line)
+    {
+        foreach (Match match in HeredocMarker().Matches(line))
+        {
+            if (!InsideQuotes(line, match.Index))
+            {
+                yield return (match.Groups[3].Value, match.Groups[1].Value == "-", match.Groups[2].Value.Length == 0);
+            }
+        }
+    }
+
+    private static bool InsideQuotes(string line, int position)
+    {
+        var quote = '\0';
+        for (var i = 0; i < position; i++)
+        {
+            var ch = line[i];
+            if (quote == '\0' && ch is '\'' or '"')
+            {
+                quote = ch;
+            }
+            else if (ch == quote)
+            {
+                quote = '\0';
+            }
+        }
+
+        return quote != '\0';
+    }
 
     /// <summary>One instruction line (continuations joined) into its node.</summary>
     internal static DockerfileNode ParseInstruction(string line, char escape)
