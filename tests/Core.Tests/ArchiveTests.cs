@@ -221,3 +221,24 @@ public class ArchiveTests
         Assert.Equal(reference, source.Reference);
     }
 }
+
+public class DecompressionBombTests
+{
+    [Fact]
+    public async Task ALayerThatInflatesFarBeyondItsSizeIsRefused()
+    {
+        using var work = new TempDirectory();
+        // 64 MB of zeros in a tar compresses to about 64 KB: a thousandfold inflation.
+        var tar = TestImages.LayerTar(("zeros", new string('\0', 64 * 1024 * 1024)));
+        var path = work.Combine("bomb.tar.gz");
+        await File.WriteAllBytesAsync(path, TestImages.Gzip(tar));
+
+        var ex = await Assert.ThrowsAsync<ContainerException>(() => Layers.LayerVerifier.CheckAsync(path, "Layer 1 of 1 (bomb)", null, CancellationToken.None, new Layers.InflationLimit(Floor: 1024 * 1024, MaxRatio: 100)));
+        Assert.Contains("Layer 1 of 1 (bomb) inflates to more than", ex.Message);
+        Assert.Contains("decompression bomb", ex.Message);
+
+        // The default limit lets such a layer through: real images can hold zero-filled files.
+        var check = await Layers.LayerVerifier.CheckAsync(path, "the layer", null, CancellationToken.None);
+        Assert.Equal(tar.Length, check.UncompressedSize);
+    }
+}
