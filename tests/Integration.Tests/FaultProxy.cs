@@ -40,6 +40,9 @@ public sealed class FaultProxy : IAsyncDisposable
 
     public bool FlipBlobBytes { get; set; }
 
+    /// <summary>When set, blob GETs are answered 307 to this base URL + /blobs/&lt;digest&gt; (a CDN, or a bad scheme).</summary>
+    public string? RedirectBlobsTo { get; set; }
+
     public ConcurrentQueue<(string Method, string Path, int Status)> Requests { get; } = new();
 
     public long LargestRequestBody;
@@ -82,6 +85,15 @@ public sealed class FaultProxy : IAsyncDisposable
             Interlocked.Increment(ref FaultsInjected);
             Requests.Enqueue((context.Request.Method, pathAndQuery, 0));
             context.Abort();
+            return;
+        }
+
+        if (RedirectBlobsTo is { } target && HttpMethods.IsGet(context.Request.Method) && context.Request.Path.Value!.Contains("/blobs/sha256:", StringComparison.Ordinal))
+        {
+            var digest = context.Request.Path.Value![(context.Request.Path.Value!.LastIndexOf('/') + 1)..];
+            context.Response.StatusCode = 307;
+            context.Response.Headers.Location = $"{target.TrimEnd('/')}/blobs/{digest}";
+            Requests.Enqueue((context.Request.Method, pathAndQuery, 307));
             return;
         }
 
