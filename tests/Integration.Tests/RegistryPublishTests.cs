@@ -101,15 +101,8 @@ public sealed partial class RegistryPublishTests(TestEnvironment env, RegistryFi
         using var server = new RegistryServer(auth, issuer);
         server.Seed($"oci:{env.BaseLayout}:runtime", "dotnet/runtime:10.0");
 
-        var environment = CredentialEnvironment(work, server, source, RegistryServer.Password);
-        var project = env.CopySample("hello");
         var binlog = work.Combine("publish.binlog");
-        var result = env.Publish(project, [
-            "-p:PublishContainer=true",
-            $"-p:ContainerBaseImage={server.Host}/dotnet/runtime:10.0",
-            $"-p:ContainerRegistry={server.Host}",
-            $"-bl:{binlog}",
-        ], environment).AssertSuccess();
+        var result = PublishWithBinlog(server, binlog, CredentialEnvironment(work, server, source, RegistryServer.Password)).AssertSuccess();
 
         using (var inspect = SkopeoInspect($"{server.Host}/hello:latest", $"--creds={RegistryServer.User}:{RegistryServer.Password}"))
         {
@@ -146,14 +139,8 @@ public sealed partial class RegistryPublishTests(TestEnvironment env, RegistryFi
         server.Seed($"oci:{env.BaseLayout}:runtime", "dotnet/runtime:10.0");
         const string wrong = "Wr0ng-Pa55word-must-not-leak";
 
-        var project = env.CopySample("hello");
         var binlog = work.Combine("publish.binlog");
-        var result = env.Publish(project, [
-            "-p:PublishContainer=true",
-            $"-p:ContainerBaseImage={server.Host}/dotnet/runtime:10.0",
-            $"-p:ContainerRegistry={server.Host}",
-            $"-bl:{binlog}",
-        ], CredentialEnvironment(work, server, "environment", wrong));
+        var result = PublishWithBinlog(server, binlog, CredentialEnvironment(work, server, "environment", wrong));
 
         Assert.NotEqual(0, result.ExitCode);
         var error = result.Output.Split('\n').FirstOrDefault(l => l.Contains("error CONTAINER1021", StringComparison.Ordinal));
@@ -162,6 +149,15 @@ public sealed partial class RegistryPublishTests(TestEnvironment env, RegistryFi
         Assert.DoesNotContain("   at ", result.Output);
         Secrets.AssertAbsent(wrong, result.Output, binlog);
     }
+
+    /// <summary>samples/hello, based on and pushed to <paramref name="server"/>, with a binlog.</summary>
+    private ProcessResult PublishWithBinlog(RegistryServer server, string binlog, Dictionary<string, string> environment)
+        => env.Publish(env.CopySample("hello"), [
+            "-p:PublishContainer=true",
+            $"-p:ContainerBaseImage={server.Host}/dotnet/runtime:10.0",
+            $"-p:ContainerRegistry={server.Host}",
+            $"-bl:{binlog}",
+        ], environment);
 
     private static Dictionary<string, string> CredentialEnvironment(TempDirectory work, RegistryServer server, string source, string password)
     {
