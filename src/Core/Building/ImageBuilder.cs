@@ -124,6 +124,15 @@ public sealed class ImageBuilder
         return this;
     }
 
+    /// <summary>Any other change to the run settings (Shell, StopSignal, Healthcheck, Volumes, OnBuild).</summary>
+    public ImageBuilder UpdateConfig(Func<ContainerConfig, ContainerConfig> change)
+    {
+        _config = change(_config);
+        return this;
+    }
+
+    public string? Author { get; set; }
+
     public ImageBuilder SetUser(string? user)
     {
         _config = _config with { User = user };
@@ -143,6 +152,7 @@ public sealed class ImageBuilder
         var config = _baseConfig with
         {
             Created = FormatTime(Created) ?? _baseConfig.Created,
+            Author = Author ?? _baseConfig.Author,
             Config = _config with
             {
                 Env = _env.Count > 0 ? _env.ToArray() : null,
