@@ -149,7 +149,7 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
                 LayerTimestamp = ReproducibleTime.Resolve(null, SourceDateEpoch) ?? Layers.LayerWriterOptions.DefaultTimestamp,
                 CacheDirectory = NullIfEmpty(CacheDirectory),
                 Layering = ParseLayering(Layering),
-                Compression = string.IsNullOrWhiteSpace(LayerCompression) ? null : Layers.LayerCompressionSetting.Parse(LayerCompression),
+                Compression = Layers.LayerCompressionSetting.Parse(LayerCompression),
                 GenerateCreatedLabels = GenerateCreatedLabels,
                 GenerateBaseDigestLabel = GenerateBaseDigestLabel,
                 ExtraLayers = ExtraLayers.Select(ToExtraLayer).ToArray(),

@@ -24,7 +24,7 @@ public sealed class RegistryClientTests(TestEnvironment env, RegistryFixture reg
         Repository = repository,
         Tags = ["1.0"],
         CacheDirectory = cache,
-        GzipLevel = 1,
+        Compression = Layers.LayerCompressionSetting.Parse("gzip:1"),
         Created = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),
     };
 

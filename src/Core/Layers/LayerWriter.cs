@@ -10,13 +10,8 @@ public sealed record LayerWriterOptions
     /// <summary>The mtime every entry gets: layer bytes must not depend on when files were written.</summary>
     public DateTimeOffset Timestamp { get; init; } = DefaultTimestamp;
 
-    /// <summary>gzip level 1 (fastest) to 9 (smallest), when <see cref="Compression"/> is not given.</summary>
-    public int GzipLevel { get; init; } = LayerCompressionSetting.DefaultGzipLevel;
-
-    /// <summary>Algorithm and level; null means gzip at <see cref="GzipLevel"/>.</summary>
-    public LayerCompressionSetting? Compression { get; init; }
-
-    internal LayerCompressionSetting EffectiveCompression => Compression ?? new LayerCompressionSetting(LayerCompression.Gzip, GzipLevel);
+    /// <summary>Algorithm and level (ContainerLayerCompression).</summary>
+    public LayerCompressionSetting Compression { get; init; } = LayerCompressionSetting.Default;
 
     public ImageFormat Format { get; init; } = ImageFormat.Oci;
 
@@ -45,7 +40,7 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
             && Digest.TryParse(record["diffId"], out var cachedDiffId)
             && store.TryGet(cachedDigest, out var cachedBlob))
         {
-            var cachedDescriptor = new Descriptor { MediaType = MediaTypes.LayerMediaType(options.Format, options.EffectiveCompression.Algorithm), Digest = cachedDigest, Size = cachedBlob.Size };
+            var cachedDescriptor = new Descriptor { MediaType = MediaTypes.LayerMediaType(options.Format, options.Compression.Algorithm), Digest = cachedDigest, Size = cachedBlob.Size };
             return new Layer(cachedBlob.Path, cachedDescriptor, cachedDiffId) { Reused = true, FromBuildCache = true };
         }
 
@@ -67,7 +62,7 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
     /// files all keep their size and time is the layer built before.
     /// </summary>
     private static string CacheKey(LayerPlan plan, LayerWriterOptions options)
-        => BuildCache.Key(new[] { "layer-v2", options.Timestamp.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), options.EffectiveCompression.ToString() }
+        => BuildCache.Key(new[] { "layer-v2", options.Timestamp.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), options.Compression.ToString() }
             .Concat(plan.Entries.Select(e => $"{e.Path}|{e.Kind}|{(int)e.Mode}|{e.Uid}|{e.Gid}|{e.LinkTarget}|{(e.SourcePath is null ? string.Empty : BuildCache.FileStamp(e.SourcePath))}")));
 
     private async Task<Layer> WriteCoreAsync(LayerPlan plan, LayerWriterOptions options, CancellationToken cancellationToken)
@@ -76,7 +71,7 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
         Digest diffId;
         await using (var compressedHash = HashingStream.ForWriting(pending.Stream, leaveOpen: true))
         {
-            var compression = options.EffectiveCompression;
+            var compression = options.Compression;
             await using (var gzip = compression.Algorithm == LayerCompression.Zstd
                 ? (Stream)new ZstdSharp.CompressionStream(compressedHash, compression.Level, leaveOpen: true)
                 : new ParallelGzipStream(compressedHash, compression.Level, options.CompressionWorkers, leaveOpen: true))
@@ -101,7 +96,7 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
         var blob = await pending.CommitAsync(cancellationToken).ConfigureAwait(false);
         var descriptor = new Descriptor
         {
-            MediaType = MediaTypes.LayerMediaType(options.Format, options.EffectiveCompression.Algorithm),
+            MediaType = MediaTypes.LayerMediaType(options.Format, options.Compression.Algorithm),
             Digest = blob.Digest,
             Size = blob.Size,
         };

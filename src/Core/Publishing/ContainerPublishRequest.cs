@@ -91,10 +91,8 @@ public sealed record ContainerPublishRequest
     /// <summary>The mtime of every layer and archive entry.</summary>
     public DateTimeOffset LayerTimestamp { get; init; } = Layers.LayerWriterOptions.DefaultTimestamp;
 
-    public int GzipLevel { get; init; } = Layers.LayerCompressionSetting.DefaultGzipLevel;
-
-    /// <summary>ContainerLayerCompression; null is gzip at <see cref="GzipLevel"/>.</summary>
-    public Layers.LayerCompressionSetting? Compression { get; init; }
+    /// <summary>ContainerLayerCompression: algorithm and level.</summary>
+    public Layers.LayerCompressionSetting Compression { get; init; } = Layers.LayerCompressionSetting.Default;
 
     public ContainerLayering Layering { get; init; } = ContainerLayering.ByChangeRate;
 

@@ -67,10 +67,10 @@ public sealed class ContainerPublisher(IBuildLog log)
         var format = request.Format ?? baseImage.Image.Format;
         Phase("base image");
         var plans = PublishLayering.Plan(request.PublishDirectory, workingDirectory, request.AssemblyName, request.Layering, request.ExtraLayers);
-        var options = new LayerWriterOptions { Format = format, Timestamp = request.LayerTimestamp, GzipLevel = request.GzipLevel, Compression = request.Compression };
-        if (options.EffectiveCompression.Algorithm == LayerCompression.Zstd && format != ImageFormat.Oci)
+        var options = new LayerWriterOptions { Format = format, Timestamp = request.LayerTimestamp, Compression = request.Compression };
+        if (options.Compression.Algorithm == LayerCompression.Zstd && format != ImageFormat.Oci)
         {
-            throw new ContainerException("CONTAINER2023", $"ContainerLayerCompression is {options.EffectiveCompression}, but zstd layers exist only in OCI images and this image is in Docker format (the base's). Set ContainerImageFormat to OCI.");
+            throw new ContainerException("CONTAINER2023", $"ContainerLayerCompression is {options.Compression}, but zstd layers exist only in OCI images and this image is in Docker format (the base's). Set ContainerImageFormat to OCI.");
         }
 
         var cache = new BuildCache(store);
