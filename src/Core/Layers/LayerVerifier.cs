@@ -36,12 +36,15 @@ public static class LayerVerifier
     }
 
     /// <param name="layerName">How the user knows this layer ("layer 2 of 3 (blobs/sha256/...)"), for messages.</param>
-    public static async Task<LayerCheck> CheckAsync(string blobPath, string layerName, Digest? expectedDiffId, CancellationToken cancellationToken, InflationLimit? limit = null)
+    /// <param name="knownBlobDigest">The blob's digest when it was already computed (a blob-store file is hashed when it
+    /// is imported); the compressed bytes are then not hashed again.</param>
+    public static async Task<LayerCheck> CheckAsync(string blobPath, string layerName, Digest? expectedDiffId, CancellationToken cancellationToken, InflationLimit? limit = null, Digest? knownBlobDigest = null)
     {
         var compression = DetectCompression(blobPath);
 
         await using var file = new FileStream(blobPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        await using var blobHash = HashingStream.ForReading(file, leaveOpen: true);
+        await using var blobHash = knownBlobDigest is null ? HashingStream.ForReading(file, leaveOpen: true) : null;
+        Stream blob = blobHash is null ? file : blobHash;
         var entries = 0;
         Digest diffId;
         long uncompressedSize;
@@ -49,12 +52,12 @@ public static class LayerVerifier
         {
             await using var decompressor = compression switch
             {
-                LayerCompression.Gzip => new GZipStream(blobHash, CompressionMode.Decompress, leaveOpen: true),
-                LayerCompression.Zstd => new ZstdSharp.DecompressionStream(blobHash, leaveOpen: true),
+                LayerCompression.Gzip => new GZipStream(blob, CompressionMode.Decompress, leaveOpen: true),
+                LayerCompression.Zstd => new ZstdSharp.DecompressionStream(blob, leaveOpen: true),
                 _ => (Stream?)null,
             };
             var maxInflated = (limit ?? InflationLimit.Default).For(new FileInfo(blobPath).Length);
-            Stream decompressed = decompressor is null ? blobHash : new InflationGuard(decompressor, maxInflated, layerName);
+            Stream decompressed = decompressor is null ? blob : new InflationGuard(decompressor, maxInflated, layerName);
             await using var tarHash = HashingStream.ForReading(decompressed, leaveOpen: true);
             await using (var tar = new TarReader(tarHash, leaveOpen: true))
             {
@@ -76,13 +79,19 @@ public static class LayerVerifier
             throw new ContainerException(ErrorCodes.ArchiveCorrupt, $"{layerName} is not a valid {what} ({ex.Message.TrimEnd('.')}); it is truncated or corrupt.", ex);
         }
 
-        await blobHash.DrainAsync(cancellationToken).ConfigureAwait(false);
+        if (blobHash is not null)
+        {
+            await blobHash.DrainAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         if (expectedDiffId is { } expected && expected != diffId)
         {
             throw new ContainerException(ErrorCodes.DigestMismatch, $"{layerName} does not match its diff_id: the config says {expected}, its content hashes to {diffId}. The layer was altered or belongs to another image.");
         }
 
-        return new LayerCheck(blobHash.GetDigest(), blobHash.BytesHashed, diffId, uncompressedSize, compression, entries);
+        return blobHash is null
+            ? new LayerCheck(knownBlobDigest!.Value, file.Length, diffId, uncompressedSize, compression, entries)
+            : new LayerCheck(blobHash.GetDigest(), blobHash.BytesHashed, diffId, uncompressedSize, compression, entries);
     }
 
     private static void CheckEntry(TarEntry entry, string layerName)

@@ -120,7 +120,7 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
             {
                 var blob = contents.Get(entry.Layers[i], "manifest.json");
                 var name = $"Layer {i + 1} of {entry.Layers.Count} ({entry.Layers[i]}) in {origin}";
-                var check = await CheckLayerAsync(blob.Path, name, diffIds[i], cancellationToken).ConfigureAwait(false);
+                var check = await CheckLayerAsync(blob.Path, name, diffIds[i], cancellationToken, blob.Digest).ConfigureAwait(false);
                 layers.Add(new Layer(blob.Path, new Descriptor
                 {
                     MediaType = MediaTypes.LayerMediaType(ImageFormat.Docker, check.Compression),
@@ -217,7 +217,7 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
             var layerDescriptor = manifest.Layers[i];
             var layerName = $"Layer {i + 1} of {manifest.Layers.Count} ({layerDescriptor.Digest}) in {origin}";
             var path = blobs.PathOf(layerDescriptor.Digest, layerName);
-            var check = await CheckLayerAsync(path, layerName, config.RootFs.DiffIds[i], cancellationToken).ConfigureAwait(false);
+            var check = await CheckLayerAsync(path, layerName, config.RootFs.DiffIds[i], cancellationToken, blobs.KnownDigest(layerDescriptor.Digest)).ConfigureAwait(false);
             if (check.BlobDigest != layerDescriptor.Digest || check.BlobSize != layerDescriptor.Size)
             {
                 throw new ContainerException(ErrorCodes.DigestMismatch, $"{layerName} has digest {check.BlobDigest} and size {check.BlobSize}, but the manifest says {layerDescriptor.Digest} and {layerDescriptor.Size}; the blob was altered.");
@@ -233,7 +233,7 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
     /// Verifies a layer like `docker load`, or takes the result of an earlier verification of the same unchanged file
     /// (path, size and time), so a rebuild does not decompress and hash the base again.
     /// </summary>
-    private async Task<LayerCheck> CheckLayerAsync(string path, string name, Digest? expectedDiffId, CancellationToken cancellationToken)
+    private async Task<LayerCheck> CheckLayerAsync(string path, string name, Digest? expectedDiffId, CancellationToken cancellationToken, Digest? knownBlobDigest = null)
     {
         var key = BuildCache.Key(["verified-v1", BuildCache.FileStamp(path), expectedDiffId?.ToString() ?? string.Empty]);
         if (!reverify && _cache.TryGet("verified", key, out var record)
@@ -246,7 +246,7 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
             return new LayerCheck(blob, size, diffId, uncompressedSize, compression, Entries: -1);
         }
 
-        var check = await LayerVerifier.CheckAsync(path, name, expectedDiffId, cancellationToken).ConfigureAwait(false);
+        var check = await LayerVerifier.CheckAsync(path, name, expectedDiffId, cancellationToken, knownBlobDigest: knownBlobDigest).ConfigureAwait(false);
         await _cache.SetAsync("verified", key, new Dictionary<string, string>
         {
             ["blob"] = check.BlobDigest.ToString(),
@@ -319,7 +319,7 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
             var (id, json) = chain[i];
             var name = $"Layer {i + 1} of {chain.Count} ({id}/layer.tar) in {origin}";
             var blob = contents.Get($"{id}/layer.tar", $"{id}/json");
-            var check = await CheckLayerAsync(blob.Path, name, expectedDiffId: null, cancellationToken).ConfigureAwait(false);
+            var check = await CheckLayerAsync(blob.Path, name, expectedDiffId: null, cancellationToken, blob.Digest).ConfigureAwait(false);
             layers.Add(new Layer(blob.Path, new Descriptor { MediaType = MediaTypes.LayerMediaType(ImageFormat.Docker, check.Compression), Digest = check.BlobDigest, Size = check.BlobSize }, check.DiffId));
             var createdBy = json["container_config"]?["Cmd"] is JsonArray cmd ? string.Join(' ', cmd.Select(c => c?.GetValue<string>())) : null;
             history.Add(new JsonObject { ["created"] = json["created"]?.DeepClone(), ["created_by"] = createdBy });
@@ -360,6 +360,9 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
         byte[] ReadIndexJson();
 
         string PathOf(Digest digest, string referencedFrom);
+
+        /// <summary>The digest when the file was hashed already (blob-store files are hashed on import), else null.</summary>
+        Digest? KnownDigest(Digest wanted);
     }
 
     private sealed class LayoutBlobs(string root) : IBlobLookup
@@ -374,6 +377,8 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
 
             return File.ReadAllBytes(path);
         }
+
+        public Digest? KnownDigest(Digest wanted) => null;
 
         public string PathOf(Digest digest, string referencedFrom)
         {
@@ -390,5 +395,7 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
         public byte[] ReadIndexJson() => contents.ReadJson("index.json", "the archive");
 
         public string PathOf(Digest digest, string referencedFrom) => contents.Get($"blobs/{digest.Algorithm}/{digest.Hex}", referencedFrom).Path;
+
+        public Digest? KnownDigest(Digest wanted) => contents.TryGet($"blobs/{wanted.Algorithm}/{wanted.Hex}", out var blob) ? blob.Digest : null;
     }
 }
