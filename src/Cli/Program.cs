@@ -3,6 +3,7 @@ using Sdk.Containers.Cli;
 
 var root = new RootCommand("Build, push, copy, inspect and verify container images without a Docker daemon.")
 {
+    BuildCommand.Create(),
     VerifyCommand.Create(),
     RegistryCommands.Pull(),
     RegistryCommands.Push(),

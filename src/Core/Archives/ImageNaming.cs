@@ -23,6 +23,12 @@ internal static class ImageNaming
         return slash < 0 ? $"docker.io/library/{repoTag}" : $"docker.io/{repoTag}";
     }
 
+    /// <summary>The name as Docker shows it: docker.io/library/app:1 is app:1, docker.io/team/app:1 is team/app:1.</summary>
+    public static string Short(string repoTag)
+        => repoTag.StartsWith("docker.io/library/", StringComparison.Ordinal) ? repoTag["docker.io/library/".Length..]
+            : repoTag.StartsWith("docker.io/", StringComparison.Ordinal) ? repoTag["docker.io/".Length..]
+            : repoTag;
+
     public static string TagOf(string repoTag)
     {
         var lastSlash = repoTag.LastIndexOf('/');

@@ -59,6 +59,15 @@ public sealed class ImageBuilder
         return this;
     }
 
+    /// <summary>Gives the last history entry (recorded as config-only) the layer it turned out to make, as WORKDIR
+    /// does when its directory had to be created.</summary>
+    public ImageBuilder AttachLayerToLastHistory(Layer layer)
+    {
+        _layers.Add(layer);
+        _history[^1] = _history[^1] with { EmptyLayer = null };
+        return this;
+    }
+
     /// <summary>Records a config-only change in the history, as Docker does for ENV, CMD and the like.</summary>
     public ImageBuilder AddEmptyHistory(string createdBy, string? comment = null)
     {

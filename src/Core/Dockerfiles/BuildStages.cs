@@ -5,7 +5,12 @@ namespace Sdk.Containers.Dockerfiles;
 /// <summary>One FROM and the instructions after it.</summary>
 /// <param name="Base">The expanded base: an image reference, "scratch", or an earlier stage's name.</param>
 /// <param name="BaseStage">The index of the earlier stage used as base, if any.</param>
-public sealed record BuildStage(int Index, string? Name, string Base, int? BaseStage, string? Platform, DockerfileNode From, IReadOnlyList<DockerfileNode> Instructions);
+public sealed record BuildStage(int Index, string? Name, string Base, int? BaseStage, string? Platform, DockerfileNode From, IReadOnlyList<DockerfileNode> Instructions)
+{
+    /// <summary>The ARGs declared before the first FROM (with --build-arg values and the platform ones): an ARG
+    /// in the stage that names one without a value takes it.</summary>
+    public IReadOnlyDictionary<string, string> GlobalArguments { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>
 /// Splits a parsed Dockerfile into build stages the way BuildKit does: ARGs before the first FROM are global and visible
@@ -60,7 +65,7 @@ public static partial class BuildStages
         {
             if (!KnownInstructions.Contains(instruction.Value))
             {
-                throw new DockerfileSyntaxException(file, instruction.StartLine, instruction.EndLine, $"unknown instruction '{instruction.Original.Split(' ', 2)[0]}'. Instructions are {string.Join(", ", KnownInstructions.Order().Select(i => i.ToUpperInvariant()))}.");
+                throw new DockerfileSyntaxException(file, instruction.StartLine, instruction.EndLine, $"unknown instruction '{instruction.Original.Split(' ', 2)[0]}'. Instructions are {string.Join(", ", KnownInstructions.Order().Select(i => i.ToUpperInvariant()))}.", column: 1);
             }
 
             if (instruction.Value == "from")
@@ -140,7 +145,7 @@ public static partial class BuildStages
         var baseName = Expand(arguments[0]);
         if (baseName.Length == 0)
         {
-            throw new DockerfileSyntaxException(file, from.StartLine, from.EndLine, $"the base name ({arguments[0]}) is blank after expansion; declare the ARG it uses before the first FROM, or pass --build-arg.");
+            throw new DockerfileSyntaxException(file, from.StartLine, from.EndLine, $"the base name ({arguments[0]}) is blank after expansion; declare the ARG it uses before the first FROM, or pass --build-arg.", from.Original.IndexOf(arguments[0], StringComparison.Ordinal) + 1);
         }
 
         string? name = null;
@@ -172,7 +177,7 @@ public static partial class BuildStages
         }
 
         int? baseStage = names.TryGetValue(baseName.ToLowerInvariant(), out var earlier) ? earlier : null;
-        return new BuildStage(index, name, baseName, baseStage, platform, from, body);
+        return new BuildStage(index, name, baseName, baseStage, platform, from, body) { GlobalArguments = new Dictionary<string, string>(global, StringComparer.Ordinal) };
     }
 
     [System.Text.RegularExpressions.GeneratedRegex("^[a-z][a-z0-9-_.]*$")]

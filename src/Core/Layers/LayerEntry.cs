@@ -5,6 +5,10 @@ public enum LayerEntryKind
     Directory,
     File,
     Symlink,
+
+    /// <summary>A second name for a file earlier in the same layer (<see cref="LayerEntry.LinkTarget"/>).</summary>
+    HardLink,
+    Fifo,
 }
 
 /// <summary>
@@ -12,8 +16,9 @@ public enum LayerEntryKind
 /// split without touching file contents.
 /// </summary>
 /// <param name="Path">Path inside the image, relative to / with '/' separators and no trailing slash.</param>
-/// <param name="SourcePath">For files: where the bytes come from on disk.</param>
-/// <param name="LinkTarget">For symlinks: the target, exactly as it should appear in the image.</param>
+/// <param name="SourcePath">For files: where the bytes come from on disk; none for an empty file (a whiteout).</param>
+/// <param name="LinkTarget">For symlinks: the target, exactly as it should appear in the image; for hard links, the
+/// path of the file (in the same layer) they name.</param>
 public sealed record LayerEntry(
     string Path,
     LayerEntryKind Kind,

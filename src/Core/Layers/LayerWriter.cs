@@ -109,6 +109,8 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
         {
             LayerEntryKind.Directory => (TarEntryType.Directory, entry.Path + "/"),
             LayerEntryKind.Symlink => (TarEntryType.SymbolicLink, entry.Path),
+            LayerEntryKind.HardLink => (TarEntryType.HardLink, entry.Path),
+            LayerEntryKind.Fifo => (TarEntryType.Fifo, entry.Path),
             _ => (TarEntryType.RegularFile, entry.Path),
         };
 
@@ -116,14 +118,13 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
         tarEntry.Mode = entry.Mode;
         tarEntry.Uid = entry.Uid;
         tarEntry.Gid = entry.Gid;
-        if (entry.Kind == LayerEntryKind.Symlink)
+        if (entry.Kind is LayerEntryKind.Symlink or LayerEntryKind.HardLink)
         {
             tarEntry.LinkName = entry.LinkTarget ?? throw new InvalidOperationException($"Symlink '{entry.Path}' has no target.");
         }
 
-        if (entry.Kind == LayerEntryKind.File)
+        if (entry.Kind == LayerEntryKind.File && entry.SourcePath is { } source)
         {
-            var source = entry.SourcePath ?? throw new InvalidOperationException($"File '{entry.Path}' has no source.");
             await using var data = options.OpenFile(source);
             tarEntry.DataStream = data;
             await tar.WriteEntryAsync(tarEntry, cancellationToken).ConfigureAwait(false);

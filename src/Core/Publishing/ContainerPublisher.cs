@@ -103,15 +103,7 @@ public sealed class ContainerPublisher(IBuildLog log)
         var image = builder.Build();
         if (request.Created is null)
         {
-            // With no fixed time the image is stamped now, except when nothing else about it changed since the last
-            // build: then it keeps that build's time, so a no-change re-publish yields the very same image.
-            var key = BuildCache.Key(["created-v1", Digest.Compute(image.ConfigBytes).ToString()]);
-            var created = cache.TryGet("created", key, out var record) && DateTimeOffset.TryParse(record.GetValueOrDefault("created"), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var earlier)
-                ? earlier
-                : DateTimeOffset.UtcNow;
-            builder.Created = created;
-            image = builder.Build();
-            await cache.SetAsync("created", key, new Dictionary<string, string> { ["created"] = created.ToString("O", System.Globalization.CultureInfo.InvariantCulture) }, cancellationToken).ConfigureAwait(false);
+            image = await CreatedTime.StampAsync(builder, image, cache, cancellationToken).ConfigureAwait(false);
         }
 
         var registry = string.IsNullOrWhiteSpace(request.Registry) ? null : NormalizeRegistry(request.Registry);

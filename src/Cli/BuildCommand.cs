@@ -1,0 +1,162 @@
+using System.CommandLine;
+using Sdk.Containers.Dockerfiles;
+using Sdk.Containers.Images;
+using Sdk.Containers.Layers;
+using Sdk.Containers.Publishing;
+using Sdk.Containers.Registry;
+
+namespace Sdk.Containers.Cli;
+
+/// <summary>`build`: a Dockerfile built without a daemon, with the flags of `docker buildx build`.</summary>
+internal static class BuildCommand
+{
+    public static Command Create()
+    {
+        var context = new Argument<string>("CONTEXT") { Description = "The build context directory.", DefaultValueFactory = _ => "." };
+        var file = new Option<string?>("--file", "-f") { Description = "The Dockerfile (default: CONTEXT/Dockerfile)." };
+        var tags = new Option<string[]>("--tag", "-t") { Description = "Name and tag of the image (name:tag); repeatable.", AllowMultipleArgumentsPerToken = false };
+        var buildArgs = new Option<string[]>("--build-arg") { Description = "A build argument, KEY=VALUE (or KEY to take it from the environment); repeatable.", AllowMultipleArgumentsPerToken = false };
+        var target = new Option<string?>("--target") { Description = "The stage to build (default: the last)." };
+        var platform = new Option<string?>("--platform") { Description = "The platform to build for, os/arch[/variant] (default: this machine's)." };
+        var noCache = new Option<bool>("--no-cache") { Description = "Run every step again instead of reusing cached layers." };
+        var outputs = new Option<string[]>("--output", "-o") { Description = "type=docker[,dest=FILE] | type=oci,dest=FILE[,tar=false] | type=registry | type=local,dest=DIR; repeatable.", AllowMultipleArgumentsPerToken = false };
+        var load = new Option<bool>("--load") { Description = "Load the image into Docker or Podman (type=docker)." };
+        var push = new Option<bool>("--push") { Description = "Push the image to the registries of its tags (type=registry)." };
+        var contexts = new Option<string[]>("--build-context") { Description = "A named context, NAME=docker-image://REF | oci-layout://PATH[:TAG] | docker-archive://PATH | DIR; repeatable.", AllowMultipleArgumentsPerToken = false };
+        var progress = new Option<string>("--progress") { Description = "auto, plain or tty (default auto: tty when the output is a terminal).", DefaultValueFactory = _ => "auto" };
+        var format = new Option<string?>("--format") { Description = "The manifest format, docker or oci (default: the base image's; docker for FROM scratch)." };
+        var compression = new Option<string?>("--compression") { Description = "Layer compression, gzip[:1-9] or zstd[:1-22] (default gzip:2)." };
+        var imageIdFile = new Option<string?>("--iidfile") { Description = "Write the image ID to this file." };
+        var command = new Command("build", "Build an image from a Dockerfile, without a daemon (RUN uses runc).")
+        {
+            context, file, tags, buildArgs, target, platform, noCache, outputs, load, push, contexts, progress, format, compression, imageIdFile,
+        };
+        command.Options.Add(CliImages.Cache);
+        command.Options.Add(CliImages.Insecure);
+        command.SetAction((parse, token) => CliErrors.RunAsync(async () =>
+        {
+            var mode = parse.GetValue(progress) ?? "auto";
+            if (mode is not ("auto" or "plain" or "tty"))
+            {
+                throw new ContainerException(ErrorCodes.InvalidOutput, $"--progress={mode}: use auto, plain or tty.");
+            }
+
+            var log = new BuildProgressLog(mode == "tty" || (mode == "auto" && !Console.IsErrorRedirected));
+            var outputList = (parse.GetValue(outputs) ?? []).Select(ImageOutput.Parse).ToList();
+            if (parse.GetValue(load))
+            {
+                outputList.Add(new ImageOutput(ImageOutputKind.Daemon));
+            }
+
+            if (parse.GetValue(push))
+            {
+                outputList.Add(new ImageOutput(ImageOutputKind.Registry));
+            }
+
+            var names = parse.GetValue(tags) ?? [];
+            foreach (var name in names)
+            {
+                References.ImageReference.Parse(name, "--tag");
+            }
+
+            var request = new DockerfileBuildRequest
+            {
+                ContextDirectory = parse.GetValue(context) ?? ".",
+                DockerfilePath = parse.GetValue(file),
+                BuildArguments = Pairs(parse.GetValue(buildArgs) ?? [], "--build-arg", fromEnvironment: true),
+                Target = parse.GetValue(target),
+                Platform = parse.GetValue(platform) is { } p ? Platform.Parse(p) : null,
+                NoCache = parse.GetValue(noCache),
+                NamedContexts = Pairs(parse.GetValue(contexts) ?? [], "--build-context", fromEnvironment: false),
+                InsecureRegistries = parse.GetValue(CliImages.Insecure) ?? [],
+                Format = parse.GetValue(format) switch
+                {
+                    null => null,
+                    var f when f.Equals("oci", StringComparison.OrdinalIgnoreCase) => ImageFormat.Oci,
+                    var f when f.Equals("docker", StringComparison.OrdinalIgnoreCase) => ImageFormat.Docker,
+                    var f => throw new ContainerException(ErrorCodes.InvalidOutput, $"--format={f}: use docker or oci."),
+                },
+                Compression = LayerCompressionSetting.Parse(parse.GetValue(compression)),
+                Created = ReproducibleTime.FromEnvironment(),
+                CacheDirectory = parse.GetValue(CliImages.Cache),
+            };
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var result = await new DockerfileBuilder(log).BuildAsync(request, token);
+            using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
+            if (outputList.Count == 0)
+            {
+                log.Warning("CONTAINER3030", "No output was given, so the image stays in the build cache only; add --load, --push or --output type=docker,dest=FILE.");
+            }
+
+            await ImageOutput.DeliverAsync(result.Image, names, outputList, registries, request.LayerTimestamp, log, token);
+            if (parse.GetValue(imageIdFile) is { } idFile)
+            {
+                await File.WriteAllTextAsync(idFile, result.Image.ConfigDigest.ToString(), token);
+            }
+
+            log.Info($"Done in {clock.Elapsed.TotalSeconds:F1} s");
+            Console.WriteLine(result.Image.ConfigDigest);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Dictionary<string, string> Pairs(IEnumerable<string> values, string option, bool fromEnvironment)
+    {
+        var pairs = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var value in values)
+        {
+            var equals = value.IndexOf('=');
+            if (equals == 0 || (equals < 0 && !fromEnvironment))
+            {
+                throw new ContainerException(ErrorCodes.InvalidOutput, $"{option} {value}: write NAME=VALUE.");
+            }
+
+            if (equals < 0)
+            {
+                // buildx takes a bare name's value from the environment, and leaves it out when unset.
+                if (Environment.GetEnvironmentVariable(value) is { } fromEnv)
+                {
+                    pairs[value] = fromEnv;
+                }
+
+                continue;
+            }
+
+            pairs[value[..equals]] = value[(equals + 1)..];
+        }
+
+        return pairs;
+    }
+}
+
+/// <summary>Build progress on stderr: plain lines, or on a terminal step lines highlighted and command output dimmed.</summary>
+internal sealed class BuildProgressLog(bool terminal) : IBuildLog
+{
+    private readonly bool _verbose = Environment.GetEnvironmentVariable("SDK_CONTAINERS_VERBOSE") == "1";
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+
+    public void Info(string message)
+    {
+        if (!terminal)
+        {
+            Console.Error.WriteLine(message);
+            return;
+        }
+
+        var elapsed = $"{_clock.Elapsed.TotalSeconds,6:F1}s";
+        var isStep = message.StartsWith('[') && (message.Contains("] ", StringComparison.Ordinal) && (message.Contains("] RUN", StringComparison.Ordinal) || message.Contains("] COPY", StringComparison.Ordinal) || message.Contains("] ADD", StringComparison.Ordinal) || message.Contains("] WORKDIR", StringComparison.Ordinal) || message.Contains("] CACHED", StringComparison.Ordinal)));
+        Console.Error.WriteLine(isStep ? $"\u001b[1;34m{elapsed} {message}\u001b[0m" : $"\u001b[2m{elapsed}\u001b[0m {message}");
+    }
+
+    public void Detail(string message)
+    {
+        if (_verbose)
+        {
+            Info(message);
+        }
+    }
+
+    public void Warning(string code, string message) => Console.Error.WriteLine(terminal ? $"\u001b[33mwarning {code}: {message}\u001b[0m" : $"warning {code}: {message}");
+}

@@ -1,0 +1,48 @@
+using Sdk.Containers.Images;
+using Sdk.Containers.Layers;
+
+namespace Sdk.Containers.Dockerfiles;
+
+public sealed record DockerfileBuildRequest
+{
+    /// <summary>The build context: COPY and ADD sources are relative to it.</summary>
+    public required string ContextDirectory { get; init; }
+
+    /// <summary>The Dockerfile; `Dockerfile` in the context when null.</summary>
+    public string? DockerfilePath { get; init; }
+
+    public IReadOnlyDictionary<string, string> BuildArguments { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The stage to build (by name); the last one when null.</summary>
+    public string? Target { get; init; }
+
+    /// <summary>The platform to build for; this machine's when null.</summary>
+    public Platform? Platform { get; init; }
+
+    /// <summary>Do every step again rather than reuse the layers of an earlier build.</summary>
+    public bool NoCache { get; init; }
+
+    /// <summary>
+    /// Named contexts, as buildx's --build-context: a FROM or COPY --from of that name takes
+    /// docker-image://REF, oci-layout://PATH[:TAG], docker-archive://PATH, or a local directory.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> NamedContexts { get; init; } = new Dictionary<string, string>();
+
+    public IReadOnlyList<string> InsecureRegistries { get; init; } = [];
+
+    /// <summary>The manifest format; the base image's (Docker for FROM scratch) when null.</summary>
+    public ImageFormat? Format { get; init; }
+
+    public DateTimeOffset? Created { get; init; }
+
+    public DateTimeOffset LayerTimestamp { get; init; } = LayerWriterOptions.DefaultTimestamp;
+
+    public LayerCompressionSetting Compression { get; init; } = LayerCompressionSetting.Default;
+
+    /// <summary>The blob store and build cache; the shared user cache when null.</summary>
+    public string? CacheDirectory { get; init; }
+}
+
+/// <param name="StepsRun">Filesystem steps done (RUN, COPY, ADD, WORKDIR) rather than taken from the cache.</param>
+/// <param name="StepsCached">Filesystem steps whose layer came from the cache.</param>
+public sealed record DockerfileBuildResult(Image Image, int StepsRun, int StepsCached);

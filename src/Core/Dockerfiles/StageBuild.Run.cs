@@ -1,0 +1,303 @@
+using System.Globalization;
+using Sdk.Containers.IO;
+using Sdk.Containers.Running;
+using Sdk.Containers.Storage;
+using Sdk.Containers.Unpacking;
+
+namespace Sdk.Containers.Dockerfiles;
+
+internal sealed partial class StageBuild
+{
+    private static OciRuntime? s_runtime;
+
+    private sealed record MountSpec(string Type, string Target, string? Source, string? From, string? Id, bool ReadWrite, UnixFileMode Mode, int Uid, int Gid, string? Size);
+
+    private async Task RunAsync(DockerfileNode instruction, CancellationToken cancellationToken)
+    {
+        var flags = Flags(instruction, "mount", "network", "security");
+        var scope = _config.ExpansionScope();
+        var hostNetwork = false;
+        foreach (var (name, value) in flags)
+        {
+            switch (name)
+            {
+                case "network":
+                    hostNetwork = Expand(instruction, value, scope) switch
+                    {
+                        "host" => true,
+                        "none" or "default" => false,
+                        var other => throw _session.Error(instruction, $"--network={other} is not supported; use none (the default here) or host.", "--network"),
+                    };
+                    break;
+                case "security" when value != "sandbox":
+                    throw _session.Error(instruction, $"--security={value} is not supported; commands run with the default capabilities.", "--security");
+            }
+        }
+
+        var workingDirectory = Image.Config.WorkingDir is { Length: > 0 } wd ? wd : "/";
+        var mounts = flags.Where(f => f.Name == "mount").Select(f => ParseMount(instruction, Expand(instruction, f.Value, scope), workingDirectory)).ToList();
+        var shell = Image.Config.Shell ?? ["/bin/sh", "-c"];
+        var heredocScripts = new List<(string Path, string Content)>();
+        IReadOnlyList<string> args;
+        if (instruction.IsJson)
+        {
+            args = instruction.Arguments.ToList();
+        }
+        else
+        {
+            var command = instruction.Arguments.FirstOrDefault() ?? string.Empty;
+            if (instruction.Heredocs.Count == 1 && IsOnlyHeredoc(command) && instruction.Heredocs[0].Content.StartsWith("#!", StringComparison.Ordinal))
+            {
+                // A script with its own interpreter is run as a file, as BuildKit does.
+                var script = $"/dev/pipes/{instruction.Heredocs[0].Name}";
+                heredocScripts.Add((script, instruction.Heredocs[0].Content));
+                args = [script];
+            }
+            else if (instruction.Heredocs.Count == 1 && IsOnlyHeredoc(command))
+            {
+                args = [.. shell, instruction.Heredocs[0].Content];
+            }
+            else if (instruction.Heredocs.Count > 0)
+            {
+                // The shell reads the here-documents itself.
+                args = [.. shell, command + "\n" + string.Concat(instruction.Heredocs.Select(h => h.Content + h.Name + "\n"))];
+            }
+            else
+            {
+                args = [.. shell, command];
+            }
+        }
+
+        if (args.Count == 0)
+        {
+            throw _session.Error(instruction, "RUN has no command.");
+        }
+
+        var env = scope.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={e.Value}").ToList();
+        if (!scope.ContainsKey("PATH"))
+        {
+            env.Add("PATH=" + DefaultPath);
+        }
+
+        var user = Image.Config.User ?? string.Empty;
+        var keyParts = new List<string> { "run", string.Join('\0', args), string.Join('\0', env), user, workingDirectory, hostNetwork ? "host" : "none" };
+        foreach (var mount in mounts)
+        {
+            keyParts.Add($"mount:{mount}");
+            if (mount.Type == "bind")
+            {
+                keyParts.Add(await BindSourceKeyAsync(instruction, mount, cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        var createdBy = $"RUN {string.Join(' ', args)} # buildkit";
+        await StepAsync(instruction, createdBy, keyParts, historyAdded: false, async ct =>
+        {
+            s_runtime ??= OciRuntime.Find(Where(instruction));
+            if (Platform.Architecture != _session.Host.Architecture)
+            {
+                throw _session.Error(instruction, $"RUN for {Platform} cannot run on this {_session.Host} machine: it would need an emulator (binfmt_misc with qemu), which is not supported. Build for {_session.Host}, or move the command to a stage with FROM --platform=$BUILDPLATFORM.");
+            }
+
+            var rootfs = _rootfs!;
+            var resolved = ResolveUser(instruction, user);
+            if (!scope.ContainsKey("HOME"))
+            {
+                env.Add("HOME=" + (resolved.Home is { Length: > 0 } home ? home : "/"));
+            }
+
+            // The working directory is made when missing, as part of this step's layer.
+            var cwdComponents = RootfsPath.Components(workingDirectory, Where(instruction));
+            if (cwdComponents.Length > 0)
+            {
+                var (parent, _) = RootfsPath.ResolveParent(rootfs, cwdComponents, Where(instruction), (_, _) => { });
+                Directory.CreateDirectory(Path.Combine(parent, cwdComponents[^1]));
+            }
+
+            var ignore = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var point in OciRuntime.StandardMountPoints)
+            {
+                if (!Posix.TryLStat(Path.Combine(rootfs, point), out _))
+                {
+                    ignore.Add(point);
+                }
+            }
+
+            var runtimeMounts = new List<RuntimeMount>();
+            foreach (var mount in mounts)
+            {
+                runtimeMounts.Add(await RuntimeMountAsync(instruction, mount, ct).ConfigureAwait(false));
+                var components = mount.Target.Split('/', StringSplitOptions.RemoveEmptyEntries);
+                for (var i = 1; i <= components.Length; i++)
+                {
+                    var path = string.Join('/', components[..i]);
+                    if (!Posix.TryLStat(Path.Combine(rootfs, path), out _))
+                    {
+                        ignore.Add(path);
+                    }
+                }
+            }
+
+            foreach (var (path, content) in heredocScripts)
+            {
+                var file = Path.Combine(_session.Work, "script-" + Guid.NewGuid().ToString("N")[..12]);
+                await File.WriteAllTextAsync(file, content, ct).ConfigureAwait(false);
+                if (!OperatingSystem.IsWindows())
+                {
+                    File.SetUnixFileMode(file, (UnixFileMode)Convert.ToInt32("755", 8));
+                }
+
+                runtimeMounts.Add(new RuntimeMount(path, "bind", file, ["rbind", "ro"]));
+            }
+
+            var progress = $"[{Label} {_step}/{_stage.Instructions.Count}]";
+            var exit = await s_runtime.RunAsync(rootfs, new RuntimeProcess(args, env, workingDirectory, resolved.Uid, resolved.Gid, resolved.AdditionalGids), runtimeMounts, hostNetwork, line => Log.Info($"{progress} {line}"), ct).ConfigureAwait(false);
+
+            // Mount points made only for the run are not part of the image.
+            foreach (var path in ignore.OrderByDescending(p => p.Length))
+            {
+                var host = Path.Combine(rootfs, path);
+                if (Posix.TryLStat(host, out var status) && ((status.IsDirectory && !Directory.EnumerateFileSystemEntries(host).Any()) || (status.Type == UnixFileType.Regular && status.Size == 0)))
+                {
+                    LayerUnpacker.Remove(host);
+                }
+            }
+
+            if (exit != 0)
+            {
+                var shown = instruction.IsJson ? string.Join(' ', args) : instruction.Arguments.FirstOrDefault();
+                throw new ContainerException("CONTAINER3022", $"{Where(instruction)}: RUN {shown} failed: the command exited with code {exit}. Its output is above.");
+            }
+
+            return ignore;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static bool IsOnlyHeredoc(string command)
+        => System.Text.RegularExpressions.Regex.IsMatch(command.Trim(), "^<<-?(\"[^\"]+\"|'[^']+'|[A-Za-z0-9_]+)$");
+
+    private MountSpec ParseMount(DockerfileNode instruction, string value, string workingDirectory)
+    {
+        string type = "bind", target = string.Empty;
+        string? source = null, from = null, id = null, size = null;
+        var readWrite = false;
+        var mode = (UnixFileMode)Convert.ToInt32("755", 8);
+        int uid = 0, gid = 0;
+        foreach (var field in value.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = field.IndexOf('=');
+            var key = (equals < 0 ? field : field[..equals]).Trim().ToLowerInvariant();
+            var item = equals < 0 ? string.Empty : field[(equals + 1)..].Trim();
+            int Number() => int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n
+                : throw _session.Error(instruction, $"--mount {key}={item} must be a number.", "--mount");
+            switch (key)
+            {
+                case "type": type = item; break;
+                case "target" or "dst" or "destination": target = item; break;
+                case "source" or "src": source = item; break;
+                case "from": from = item; break;
+                case "id": id = item; break;
+                case "size": size = item; break;
+                case "rw" or "readwrite": readWrite = item is "" or "true"; break;
+                case "ro" or "readonly": readWrite = item is "false"; break;
+                case "uid": uid = Number(); break;
+                case "gid": gid = Number(); break;
+                case "sharing": break;
+                case "mode":
+                    mode = item.Length > 0 && item.All(c => c is >= '0' and <= '7') ? (UnixFileMode)Convert.ToInt32(item, 8)
+                        : throw _session.Error(instruction, $"--mount mode={item} is not an octal mode.", "--mount");
+                    break;
+                default:
+                    throw _session.Error(instruction, $"--mount does not take '{key}'; it takes type, target, source, from, id, rw, mode, uid, gid, size and sharing.", "--mount");
+            }
+        }
+
+        if (type is "secret" or "ssh")
+        {
+            throw _session.Error(instruction, $"RUN --mount=type={type} is not supported yet; pass what the command needs through a bind mount of a file outside the context, or a build argument for non-secret values.", "--mount");
+        }
+
+        if (type is not ("bind" or "cache" or "tmpfs"))
+        {
+            throw _session.Error(instruction, $"--mount type={type} is not a mount type; use bind, cache or tmpfs.", "--mount");
+        }
+
+        if (target.Length == 0)
+        {
+            throw _session.Error(instruction, "--mount needs target=<path in the container>.", "--mount");
+        }
+
+        if (!target.StartsWith('/'))
+        {
+            target = $"{workingDirectory.TrimEnd('/')}/{target}";
+        }
+
+        target = "/" + string.Join('/', RootfsPath.Components(target, Where(instruction)));
+        if (type == "cache")
+        {
+            readWrite = true;
+        }
+
+        return new MountSpec(type, target, source, from, id, readWrite, mode, uid, gid, size);
+    }
+
+    private async Task<string> BindSourceKeyAsync(DockerfileNode instruction, MountSpec mount, CancellationToken cancellationToken)
+    {
+        if (mount.From is null)
+        {
+            var context = _session.Context;
+            return "bind:" + context.ContentKey(context.Resolve(mount.Source ?? "/", problem => _session.Error(instruction, problem + ".", "--mount")));
+        }
+
+        var (_, key) = await FromTreeAsync(instruction, mount.From, cancellationToken).ConfigureAwait(false);
+        return $"bind:{key}:{mount.Source}";
+    }
+
+    private async Task<RuntimeMount> RuntimeMountAsync(DockerfileNode instruction, MountSpec mount, CancellationToken cancellationToken)
+    {
+        switch (mount.Type)
+        {
+            case "tmpfs":
+                return new RuntimeMount(mount.Target, "tmpfs", "tmpfs", ["nosuid", "nodev", .. mount.Size is null ? Array.Empty<string>() : [$"size={mount.Size}"]]);
+            case "cache":
+                var directory = Path.Combine(_session.Store.Root, "run-cache", BuildCache.Key(["cache", mount.Id ?? mount.Target]));
+                if (!Directory.Exists(directory))
+                {
+                    Directory.CreateDirectory(directory);
+                    if (Environment.IsPrivilegedProcess)
+                    {
+                        Posix.LChown(directory, mount.Uid, mount.Gid);
+                    }
+
+                    if (!OperatingSystem.IsWindows())
+                    {
+                        File.SetUnixFileMode(directory, mount.Mode);
+                    }
+                }
+
+                return new RuntimeMount(mount.Target, "bind", directory, ["rbind", "rw"]);
+            default:
+                var tree = mount.From is null ? _session.Context : await (await FromTreeAsync(instruction, mount.From, cancellationToken).ConfigureAwait(false)).Tree().ConfigureAwait(false);
+                var match = tree.Resolve(mount.Source ?? "/", problem => _session.Error(instruction, problem + ".", "--mount")).Single();
+                var source = match.HostPath;
+                if (mount.ReadWrite)
+                {
+                    // Writes go to a copy, so they are lost after the command, as in BuildKit.
+                    var copy = Path.Combine(_session.Work, "bind-" + Guid.NewGuid().ToString("N")[..12]);
+                    if (match.Status.IsDirectory)
+                    {
+                        Directory.CreateDirectory(copy);
+                        await FileCopier.CopyAsync(copy, tree, [match], "/", new CopyOptions { Where = Where(instruction) }, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        File.Copy(source, copy);
+                    }
+
+                    source = copy;
+                }
+
+                return new RuntimeMount(mount.Target, "bind", source, ["rbind", mount.ReadWrite ? "rw" : "ro"]);
+        }
+    }
+}

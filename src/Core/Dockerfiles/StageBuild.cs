@@ -1,0 +1,370 @@
+using System.Globalization;
+using Sdk.Containers.Building;
+using Sdk.Containers.Digests;
+using Sdk.Containers.Images;
+using Sdk.Containers.IO;
+using Sdk.Containers.Layers;
+using Sdk.Containers.Storage;
+using Sdk.Containers.Unpacking;
+
+namespace Sdk.Containers.Dockerfiles;
+
+/// <summary>
+/// One stage being built: its image so far, the cache key of its state (what it was built from and every step since),
+/// and, only once a step must really run, a root file system holding its layers.
+/// </summary>
+internal sealed partial class StageBuild
+{
+    internal const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    private const string CacheKind = "dockerfile-steps";
+    private readonly BuildSession _session;
+    private readonly BuildStage _stage;
+    private StageConfigurator _config = null!;
+    private string? _rootfs;
+    private int _applied;
+    private RootfsSnapshot? _snapshot;
+    private int _step;
+
+    public StageBuild(BuildSession session, BuildStage stage)
+    {
+        _session = session;
+        _stage = stage;
+    }
+
+    public ImageBuilder Image { get; private set; } = null!;
+
+    /// <summary>Every layer of the stage, its base's first.</summary>
+    public List<Layer> Layers { get; } = [];
+
+    /// <summary>Identifies everything the stage's files depend on so far.</summary>
+    public string Key { get; private set; } = string.Empty;
+
+    public Platform Platform { get; private set; } = null!;
+
+    public ImageFormat Format { get; private set; }
+
+    public string Label => _stage.Name ?? $"stage-{_stage.Index}";
+
+    private IBuildLog Log => _session.Log;
+
+    public async Task BuildAsync(CancellationToken cancellationToken)
+    {
+        Platform = _stage.Platform is { } platform ? Images.Platform.Parse(platform) : _session.Target;
+        IReadOnlyList<string>? triggers;
+        if (_stage.BaseStage is int parentIndex)
+        {
+            var parent = await _session.StageAsync(parentIndex, cancellationToken).ConfigureAwait(false);
+            var parentImage = parent.Image.Build();
+            Format = _session.Request.Format ?? parent.Format;
+            Image = new ImageBuilder(parentImage, Format);
+            Layers.AddRange(parent.Layers);
+            Key = BuildCache.Key(["stage", parent.Key]);
+            triggers = parentImage.Config.Config?.OnBuild;
+        }
+        else if (_stage.Base.Equals("scratch", StringComparison.OrdinalIgnoreCase))
+        {
+            Format = _session.Request.Format ?? ImageFormat.Docker;
+            Image = ImageBuilder.FromScratch(Platform, Format);
+
+            // What BuildKit gives an image from scratch.
+            Image.SetEnvironmentVariable("PATH", DefaultPath);
+            Image.SetWorkingDirectory("/");
+            Key = BuildCache.Key(["scratch", Platform.ToString()]);
+            triggers = null;
+        }
+        else
+        {
+            var (baseImage, baseKey) = await _session.ImageAsync(_stage.Base, Platform, cancellationToken).ConfigureAwait(false);
+            Format = _session.Request.Format ?? baseImage.Format;
+            Image = new ImageBuilder(baseImage, Format);
+            Layers.AddRange(baseImage.Layers);
+            Key = BuildCache.Key(["image", baseKey]);
+            triggers = baseImage.Config.Config?.OnBuild;
+        }
+
+        _applied = 0;
+        _config = new StageConfigurator(Image, _session.Ast.EscapeToken, _session.Request.BuildArguments, _stage.GlobalArguments, _session.File);
+        if (triggers is { Count: > 0 })
+        {
+            // The base's ONBUILD triggers run first, as if written after FROM; the new image does not inherit them.
+            Image.UpdateConfig(c => c with { OnBuild = null });
+            foreach (var trigger in ParseTriggers(triggers))
+            {
+                await ExecuteAsync(trigger, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        foreach (var instruction in _stage.Instructions)
+        {
+            await ExecuteAsync(instruction, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private IEnumerable<DockerfileNode> ParseTriggers(IReadOnlyList<string> triggers)
+    {
+        var parsed = DockerfileParser.Parse(string.Join('\n', triggers), $"{_session.File} (ONBUILD of {_stage.Base})");
+        foreach (var trigger in parsed.Instructions)
+        {
+            if (trigger.Value is "from" or "onbuild" or "maintainer")
+            {
+                throw _session.Error(_stage.From, $"the base {_stage.Base} has the ONBUILD trigger '{trigger.Original}', and {trigger.Value.ToUpperInvariant()} is not allowed as a trigger.");
+            }
+
+            trigger.StartLine = _stage.From.StartLine;
+            trigger.EndLine = _stage.From.EndLine;
+            yield return trigger;
+        }
+    }
+
+    private async Task ExecuteAsync(DockerfileNode instruction, CancellationToken cancellationToken)
+    {
+        CheckExecForm(instruction);
+        switch (instruction.Value)
+        {
+            case "run":
+                await RunAsync(instruction, cancellationToken).ConfigureAwait(false);
+                break;
+            case "copy" or "add":
+                await CopyAsync(instruction, cancellationToken).ConfigureAwait(false);
+                break;
+            case "workdir":
+                _config.Apply(instruction);
+                await MakeWorkingDirectoryAsync(instruction, cancellationToken).ConfigureAwait(false);
+                break;
+            default:
+                if (!_config.Apply(instruction))
+                {
+                    throw _session.Error(instruction, $"{instruction.Value.ToUpperInvariant()} is not supported here.");
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>
+    /// A shell-form command that starts like a JSON array ('["' or "['") but does not parse is almost always a broken
+    /// exec form (single quotes, a missing comma or quote): BuildKit would quietly run it through the shell instead,
+    /// where it fails at run time or never. We say so at once.
+    /// </summary>
+    private void CheckExecForm(DockerfileNode instruction)
+    {
+        if (instruction.IsJson || instruction.Value is not ("run" or "cmd" or "entrypoint" or "shell" or "healthcheck"))
+        {
+            return;
+        }
+
+        var text = instruction.Value == "healthcheck"
+            ? string.Join(' ', instruction.Next?.Next is { } cmd ? new[] { cmd.Value } : [])
+            : instruction.Arguments.FirstOrDefault() ?? string.Empty;
+        var trimmed = text.Trim();
+        if (!(trimmed.StartsWith("[\"", StringComparison.Ordinal) || trimmed.StartsWith("['", StringComparison.Ordinal)) || !trimmed.EndsWith(']'))
+        {
+            if (instruction.Value == "shell")
+            {
+                throw _session.Error(instruction, "SHELL takes the exec form, a JSON array such as [\"/bin/bash\", \"-c\"].");
+            }
+
+            return;
+        }
+
+        string problem;
+        try
+        {
+            System.Text.Json.JsonDocument.Parse(trimmed).Dispose();
+            problem = "it must be an array of strings only";
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            problem = ex.Message.Split(" Path:", 2)[0].TrimEnd('.');
+        }
+
+        throw _session.Error(instruction, $"{instruction.Value.ToUpperInvariant()} looks like the exec form but is not valid JSON ({problem}). Write a JSON array with double quotes, such as [\"executable\", \"argument\"], or drop the brackets for the shell form.", trimmed[..1]);
+    }
+
+    private async Task MakeWorkingDirectoryAsync(DockerfileNode instruction, CancellationToken cancellationToken)
+    {
+        var directory = Image.Config.WorkingDir ?? "/";
+        var user = Image.Config.User ?? string.Empty;
+        await StepAsync(instruction, $"WORKDIR {directory}", ["workdir", directory, user], historyAdded: true, async ct =>
+        {
+            var components = RootfsPath.Components(directory, _session.File);
+            if (components.Length == 0)
+            {
+                return null;
+            }
+
+            var owner = string.IsNullOrEmpty(user) ? (0, 0) : ResolveUser(instruction, user) is var u ? (u.Uid, u.Gid) : (0, 0);
+            void Made(string host)
+            {
+                if (Environment.IsPrivilegedProcess)
+                {
+                    Posix.LChown(host, owner.Item1, owner.Item2);
+                }
+
+                if (!OperatingSystem.IsWindows())
+                {
+                    File.SetUnixFileMode(host, LayerEntry.DirectoryMode);
+                }
+            }
+
+            var (parent, _) = RootfsPath.ResolveParent(_rootfs!, components, _session.File, (host, _) => Made(host));
+            var target = Path.Combine(parent, components[^1]);
+            if (!Posix.TryLStat(target, out _))
+            {
+                Directory.CreateDirectory(target);
+                Made(target);
+            }
+
+            await Task.CompletedTask.ConfigureAwait(false);
+            return null;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    internal ResolvedUser ResolveUser(DockerfileNode instruction, string user)
+        => UserDatabase.Read(_rootfs!).ResolveUser(user, problem => _session.Error(instruction, problem + "."));
+
+    /// <summary>
+    /// One step that changes files: taken from the cache when its key (the stage's state and the step's own inputs)
+    /// was built before; otherwise the root is brought up to date, changed by <paramref name="change"/>, and the
+    /// difference written as a layer.
+    /// </summary>
+    /// <param name="change">Changes the root; returns paths that only existed for the step and are not part of it.</param>
+    private async Task StepAsync(DockerfileNode instruction, string createdBy, IEnumerable<string> keyParts, bool historyAdded, Func<CancellationToken, Task<IReadOnlySet<string>?>> change, CancellationToken cancellationToken)
+    {
+        _step++;
+        var options = _session.LayerOptions(Format);
+        var key = BuildCache.Key(new[] { "dockerfile-step-v1", Key, Platform.ToString(), options.Compression.ToString(), options.Timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) }.Concat(keyParts));
+        var progress = $"[{Label} {_step}/{_stage.Instructions.Count}]";
+        if (!_session.Request.NoCache && _session.Cache.TryGet(CacheKind, key, out var record))
+        {
+            if (record.GetValueOrDefault("layer") == "none")
+            {
+                if (!historyAdded)
+                {
+                    Image.AddEmptyHistory(createdBy, "buildkit.dockerfile.v0");
+                }
+            }
+            else
+            {
+                var digest = Digest.Parse(record[BuildCache.StoredPrefix + "blob"]);
+                _session.Store.TryGet(digest, out var blob);
+                var compression = Enum.Parse<LayerCompression>(record.GetValueOrDefault("compression", nameof(LayerCompression.Gzip)));
+                var layer = new Layer(blob.Path, new Descriptor { MediaType = MediaTypes.LayerMediaType(Format, compression), Digest = digest, Size = blob.Size }, Digest.Parse(record["diffId"])) { Reused = true, FromBuildCache = true };
+                AddLayer(layer, createdBy, historyAdded);
+            }
+
+            Key = key;
+            _session.StepsCached++;
+            Log.Info($"{progress} CACHED {createdBy}");
+            return;
+        }
+
+        Log.Info($"{progress} {createdBy}");
+        await EnsureRootfsAsync(cancellationToken).ConfigureAwait(false);
+        var before = _snapshot ??= RootfsSnapshot.Take(_rootfs!, cancellationToken);
+        var ignore = await change(cancellationToken).ConfigureAwait(false);
+        var after = RootfsSnapshot.Take(_rootfs!, cancellationToken);
+        _snapshot = after;
+        var entries = RootfsDiff.Compute(before, after, ignore);
+        Dictionary<string, string> result;
+        if (entries.Count == 0)
+        {
+            if (!historyAdded)
+            {
+                Image.AddEmptyHistory(createdBy, "buildkit.dockerfile.v0");
+            }
+
+            result = new Dictionary<string, string> { ["layer"] = "none" };
+        }
+        else
+        {
+            var plan = LayerPlan.Create(entries, createdBy);
+            var layer = await new LayerWriter(_session.Store).WriteAsync(plan, options, cancellationToken).ConfigureAwait(false);
+            AddLayer(layer, createdBy, historyAdded);
+            _applied = Layers.Count;
+            Log.Detail($"{progress} layer {layer.Descriptor.Digest}: {entries.Count} entries, {layer.Descriptor.Size:N0} bytes");
+            result = new Dictionary<string, string>
+            {
+                [BuildCache.StoredPrefix + "blob"] = layer.Descriptor.Digest.ToString(),
+                ["diffId"] = layer.DiffId.ToString(),
+                ["compression"] = options.Compression.Algorithm.ToString(),
+            };
+        }
+
+        await _session.Cache.SetAsync(CacheKind, key, result, cancellationToken).ConfigureAwait(false);
+        Key = key;
+        _session.StepsRun++;
+    }
+
+    private void AddLayer(Layer layer, string createdBy, bool historyAdded)
+    {
+        Layers.Add(layer);
+        if (historyAdded)
+        {
+            Image.AttachLayerToLastHistory(layer);
+        }
+        else
+        {
+            Image.AddLayer(layer, createdBy, "buildkit.dockerfile.v0");
+        }
+    }
+
+    /// <summary>The stage's root file system with all its layers applied (made on first use, then kept up to date).</summary>
+    public async Task<string> EnsureRootfsAsync(CancellationToken cancellationToken)
+    {
+        if (_rootfs is null)
+        {
+            _rootfs = Directory.CreateDirectory(Path.Combine(_session.Work, $"rootfs-{_stage.Index}")).FullName;
+            _applied = 0;
+        }
+
+        for (; _applied < Layers.Count; _applied++)
+        {
+            await UnpackLayerAsync(Layers[_applied], _rootfs, $"layer {_applied + 1} of {Label}", cancellationToken).ConfigureAwait(false);
+            _snapshot = null;
+        }
+
+        return _rootfs;
+    }
+
+    internal static async Task UnpackLayerAsync(Layer layer, string root, string description, CancellationToken cancellationToken)
+    {
+        await using var blob = new FileStream(layer.BlobPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        await using var tar = LayerUnpacker.OpenDecompressed(blob);
+        await LayerUnpacker.UnpackAsync(tar, root, new UnpackOptions { Description = description }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private string Expand(DockerfileNode instruction, string word, IReadOnlyDictionary<string, string>? scope = null)
+    {
+        try
+        {
+            return new ShellLexer(_session.Ast.EscapeToken).ProcessWord(word, scope ?? _config.ExpansionScope());
+        }
+        catch (ShellExpansionException ex)
+        {
+            throw _session.Error(instruction, ex.Message, word);
+        }
+    }
+
+    private string Where(DockerfileNode instruction) => $"{_session.File}:{instruction.StartLine}";
+
+    /// <summary>Splits --name=value flags, checking each is one the instruction takes.</summary>
+    private List<(string Name, string Value)> Flags(DockerfileNode instruction, params string[] allowed)
+    {
+        var flags = new List<(string, string)>();
+        foreach (var flag in instruction.Flags)
+        {
+            var equals = flag.IndexOf('=');
+            var name = (equals < 0 ? flag : flag[..equals])[2..];
+            var value = equals < 0 ? "true" : flag[(equals + 1)..];
+            if (!allowed.Contains(name))
+            {
+                throw _session.Error(instruction, $"{instruction.Value.ToUpperInvariant()} does not take the flag --{name}; it takes {string.Join(", ", allowed.Select(a => "--" + a))}.", flag);
+            }
+
+            flags.Add((name, value));
+        }
+
+        return flags;
+    }
+}

@@ -1,0 +1,146 @@
+using System.Runtime.InteropServices;
+
+namespace Sdk.Containers.IO;
+
+/// <summary>What lstat says of a path: the facts a layer records (type, mode, owner, size, link identity, times).</summary>
+public readonly record struct FileStatus(UnixFileType Type, UnixFileMode Mode, int Uid, int Gid, long Size, ulong Inode, uint Links, long ModifiedNanoseconds, uint DeviceMajor, uint DeviceMinor)
+{
+    public bool IsDirectory => Type == UnixFileType.Directory;
+}
+
+public enum UnixFileType
+{
+    Regular,
+    Directory,
+    Symlink,
+    Fifo,
+    CharacterDevice,
+    BlockDevice,
+    Socket,
+}
+
+/// <summary>
+/// The few Linux file-system calls .NET has no API for, and which building a root file system needs: owners without
+/// following links (lstat/lchown), hard links, and device or fifo nodes. statx is used because its layout is the same
+/// on every architecture, unlike struct stat.
+/// </summary>
+public static partial class Posix
+{
+    private const int AtFdCwd = -100;
+    private const int AtSymlinkNoFollow = 0x100;
+    private const uint StatxBasicStats = 0x7ff;
+
+    public static FileStatus LStat(string path)
+    {
+        if (statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, out var buffer) != 0)
+        {
+            throw Failure("stat", path);
+        }
+
+        var type = (buffer.Mode & 0xF000) switch
+        {
+            0x4000 => UnixFileType.Directory,
+            0xA000 => UnixFileType.Symlink,
+            0x1000 => UnixFileType.Fifo,
+            0x2000 => UnixFileType.CharacterDevice,
+            0x6000 => UnixFileType.BlockDevice,
+            0xC000 => UnixFileType.Socket,
+            _ => UnixFileType.Regular,
+        };
+        return new FileStatus(type, (UnixFileMode)(buffer.Mode & 0xFFF), (int)buffer.Uid, (int)buffer.Gid, (long)buffer.Size, buffer.Inode, buffer.Links,
+            (buffer.ModifiedSeconds * 1_000_000_000L) + buffer.ModifiedNanoseconds, buffer.RdevMajor, buffer.RdevMinor);
+    }
+
+    public static bool TryLStat(string path, out FileStatus status)
+    {
+        if (statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, out _) != 0)
+        {
+            status = default;
+            return false;
+        }
+
+        status = LStat(path);
+        return true;
+    }
+
+    /// <summary>Sets the owner of a path itself, not of what a symbolic link points to.</summary>
+    public static void LChown(string path, int uid, int gid)
+    {
+        if (lchown(path, uid, gid) != 0)
+        {
+            throw Failure("chown", path);
+        }
+    }
+
+    public static void Link(string existing, string newPath)
+    {
+        if (link(existing, newPath) != 0)
+        {
+            throw Failure("link", newPath);
+        }
+    }
+
+    public static void MakeFifo(string path, UnixFileMode mode)
+    {
+        if (mknod(path, 0x1000 | (uint)mode, 0) != 0)
+        {
+            throw Failure("mkfifo", path);
+        }
+    }
+
+    /// <summary>Sets a path's modification time without following a final symbolic link.</summary>
+    public static void SetModifiedTime(string path, DateTimeOffset time)
+    {
+        var times = new TimeSpec[2];
+        for (var i = 0; i < 2; i++)
+        {
+            times[i] = new TimeSpec { Seconds = time.ToUnixTimeSeconds(), Nanoseconds = 0 };
+        }
+
+        if (utimensat(AtFdCwd, path, times, AtSymlinkNoFollow) != 0)
+        {
+            throw Failure("utimensat", path);
+        }
+    }
+
+    private static IOException Failure(string call, string path)
+        => new($"{call} '{path}': {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int statx(int dirfd, string path, int flags, uint mask, out StatxBuffer buffer);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int lchown(string path, int uid, int gid);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int link(string existing, string newPath);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int mknod(string path, uint mode, ulong device);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int utimensat(int dirfd, string path, [In] TimeSpec[] times, int flags);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    // struct statx from linux/stat.h: 256 bytes, the same on every architecture.
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    private struct StatxBuffer
+    {
+        [FieldOffset(16)] public uint Links;
+        [FieldOffset(20)] public uint Uid;
+        [FieldOffset(24)] public uint Gid;
+        [FieldOffset(28)] public ushort Mode;
+        [FieldOffset(32)] public ulong Inode;
+        [FieldOffset(40)] public ulong Size;
+        [FieldOffset(112)] public long ModifiedSeconds;
+        [FieldOffset(120)] public uint ModifiedNanoseconds;
+        [FieldOffset(128)] public uint RdevMajor;
+        [FieldOffset(132)] public uint RdevMinor;
+    }
+}

@@ -1,0 +1,283 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using Sdk.Containers.IO;
+
+namespace Sdk.Containers.Unpacking;
+
+public sealed record UnpackOptions
+{
+    /// <summary>How the user knows the archive ("layer 3 of the base", "ADD rootfs.tar.xz"), for messages.</summary>
+    public required string Description { get; init; }
+
+    /// <summary>Layer semantics: `.wh.name` deletes name from lower layers, `.wh..wh..opq` empties a directory.
+    /// Off for ADD, which extracts an archive as it is.</summary>
+    public bool ApplyWhiteouts { get; init; } = true;
+
+    /// <summary>When set, every entry gets this owner instead of the archive's (ADD --chown).</summary>
+    public (int Uid, int Gid)? Owner { get; init; }
+
+    /// <summary>Owners are only set when we may (root); otherwise files belong to whoever runs the build.</summary>
+    public bool SetOwners { get; init; } = Environment.IsPrivilegedProcess;
+}
+
+/// <summary>
+/// Extracts a layer tar onto a root file system, as a container engine applies a layer: whiteouts delete, entries
+/// replace what was there, owners, modes, symbolic and hard links are kept. Nothing is ever written outside the root:
+/// absolute names, "..", links climbing out of it, hard links to outside and device nodes are refused with the entry
+/// named, and an entry may appear only once.
+/// </summary>
+public static class LayerUnpacker
+{
+    private const string WhiteoutPrefix = ".wh.";
+    private const string OpaqueMarker = ".wh..wh..opq";
+
+    /// <summary>Opens a possibly compressed tar (gzip, zstd, bzip2, xz or none, told by its first bytes); the stream
+    /// must be seekable (a file), since its first bytes are read twice.</summary>
+    public static Stream OpenDecompressed(Stream raw)
+    {
+        Span<byte> magic = stackalloc byte[6];
+        var start = raw.Position;
+        var read = raw.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false);
+        raw.Position = start;
+        var buffered = new BufferedStream(raw, 1 << 16);
+        if (read >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+        {
+            return new GZipStream(buffered, CompressionMode.Decompress);
+        }
+
+        if (read >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
+        {
+            return new ZstdSharp.DecompressionStream(buffered);
+        }
+
+        if (read >= 3 && magic[0] == (byte)'B' && magic[1] == (byte)'Z' && magic[2] == (byte)'h')
+        {
+            return SharpCompress.Compressors.BZip2.BZip2Stream.Create(buffered, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: true);
+        }
+
+        if (read >= 6 && magic[0] == 0xfd && magic[1] == (byte)'7' && magic[2] == (byte)'z' && magic[3] == (byte)'X' && magic[4] == (byte)'Z' && magic[5] == 0)
+        {
+            return new SharpCompress.Compressors.Xz.XZStream(buffered);
+        }
+
+        return buffered;
+    }
+
+    /// <summary>Whether a file is a tar archive (compressed or not) that ADD extracts, as Docker decides: by content.</summary>
+    public static bool IsArchive(string path)
+    {
+        try
+        {
+            using var stream = OpenDecompressed(File.OpenRead(path));
+            var header = new byte[512];
+            if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length)
+            {
+                return false;
+            }
+
+            // ustar magic, or an old-style header whose checksum adds up.
+            if (header.AsSpan(257, 5).SequenceEqual("ustar"u8))
+            {
+                return true;
+            }
+
+            var checksumField = System.Text.Encoding.ASCII.GetString(header, 148, 8).Trim('\0', ' ');
+            if (checksumField.Length == 0 || !checksumField.All(c => c is >= '0' and <= '7'))
+            {
+                return false;
+            }
+
+            var sum = 0;
+            for (var i = 0; i < 512; i++)
+            {
+                sum += i is >= 148 and < 156 ? ' ' : header[i];
+            }
+
+            return Convert.ToInt32(checksumField, 8) == sum;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or FormatException or ZstdSharp.ZstdException or SharpCompress.Common.SharpCompressException)
+        {
+            return false;
+        }
+    }
+
+    public static async Task UnpackAsync(Stream tarStream, string root, UnpackOptions options, CancellationToken cancellationToken)
+    {
+        var written = new HashSet<string>(StringComparer.Ordinal);
+        var opaque = new List<(string Host, string Image)>();
+        try
+        {
+            await using var tar = new TarReader(tarStream, leaveOpen: true);
+            while (await tar.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
+            {
+                if (entry.EntryType is TarEntryType.GlobalExtendedAttributes)
+                {
+                    continue;
+                }
+
+                await ApplyAsync(entry, root, options, written, opaque, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or OverflowException or ArgumentException or ZstdSharp.ZstdException or SharpCompress.Common.SharpCompressException)
+        {
+            throw new ContainerException(ErrorCodes.ArchiveCorrupt, $"{options.Description} is not a valid tar archive ({ex.Message.TrimEnd('.')}); it is truncated or corrupt.", ex);
+        }
+
+        // Opaque directories hide everything the lower layers had in them, but not what this layer put there.
+        foreach (var directory in opaque)
+        {
+            var (host, image) = directory;
+            foreach (var child in Directory.EnumerateFileSystemEntries(host))
+            {
+                var childImage = $"{image}/{Path.GetFileName(child)}".TrimStart('/');
+                if (!written.Contains(childImage))
+                {
+                    Remove(child);
+                }
+            }
+        }
+    }
+
+    private static async Task ApplyAsync(TarEntry entry, string root, UnpackOptions options, HashSet<string> written, List<(string Host, string Image)> opaque, CancellationToken cancellationToken)
+    {
+        var what = $"{options.Description}, entry '{entry.Name}'";
+        if (entry.Name.StartsWith('/'))
+        {
+            throw new ContainerException(ErrorCodes.UnsafeLayerEntry, $"{what}: absolute paths are not allowed in an image archive; entries must be relative to its root.");
+        }
+
+        var components = RootfsPath.Components(entry.Name, what);
+        if (components.Length == 0)
+        {
+            // The root itself ("./"): its metadata is the container's, not the archive's.
+            return;
+        }
+
+        var name = components[^1];
+        var (parentHost, parentImage) = RootfsPath.ResolveParent(root, components, what, (host, _) => SetOwner(host, 0, 0, options));
+        var imagePath = parentImage.Length == 0 ? name : $"{parentImage}/{name}";
+        if (options.ApplyWhiteouts && name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
+        {
+            if (name == OpaqueMarker)
+            {
+                opaque.Add((parentHost, parentImage));
+                return;
+            }
+
+            var hidden = name[WhiteoutPrefix.Length..];
+            if (hidden is "" or "." or "..")
+            {
+                throw new ContainerException(ErrorCodes.UnsafeLayerEntry, $"{what}: a whiteout must name a file.");
+            }
+
+            var target = Path.Combine(parentHost, hidden);
+            if (Posix.TryLStat(target, out _))
+            {
+                Remove(target);
+            }
+
+            return;
+        }
+
+        if (!written.Add(imagePath))
+        {
+            throw new ContainerException(ErrorCodes.UnsafeLayerEntry, $"{what}: '/{imagePath}' appears twice in the archive; an image archive holds each path once.");
+        }
+
+        var host = Path.Combine(parentHost, name);
+        var exists = Posix.TryLStat(host, out var existing);
+        if (entry.EntryType is TarEntryType.CharacterDevice or TarEntryType.BlockDevice)
+        {
+            throw new ContainerException(ErrorCodes.UnsafeLayerEntry, $"{what}: device nodes are not allowed in an image; the container engine provides /dev.");
+        }
+
+        if (entry.EntryType == TarEntryType.Directory)
+        {
+            if (exists && !existing.IsDirectory)
+            {
+                Remove(host);
+                exists = false;
+            }
+
+            if (!exists)
+            {
+                Directory.CreateDirectory(host);
+            }
+        }
+        else
+        {
+            if (exists)
+            {
+                Remove(host);
+            }
+
+            switch (entry.EntryType)
+            {
+                case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+                    await using (var file = new FileStream(host, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+                    {
+                        if (entry.DataStream is { } data)
+                        {
+                            await data.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+
+                    break;
+                case TarEntryType.SymbolicLink:
+                    File.CreateSymbolicLink(host, entry.LinkName);
+                    break;
+                case TarEntryType.HardLink:
+                    if (entry.LinkName.StartsWith('/'))
+                    {
+                        throw new ContainerException(ErrorCodes.UnsafeLayerEntry, $"{what}: the hard link target '{entry.LinkName}' is absolute; it must name a path in the archive's root.");
+                    }
+
+                    var linkComponents = RootfsPath.Components(entry.LinkName, what);
+                    var (linkParent, _) = RootfsPath.ResolveParent(root, linkComponents, what);
+                    var linkTarget = Path.Combine(linkParent, linkComponents[^1]);
+                    if (!Posix.TryLStat(linkTarget, out var targetStatus) || targetStatus.IsDirectory)
+                    {
+                        throw new ContainerException(ErrorCodes.UnsafeLayerEntry, $"{what}: the hard link target '{entry.LinkName}' is not a file in the image.");
+                    }
+
+                    Posix.Link(linkTarget, host);
+                    return;
+                case TarEntryType.Fifo:
+                    Posix.MakeFifo(host, entry.Mode);
+                    break;
+                default:
+                    throw new ContainerException(ErrorCodes.UnsafeLayerEntry, $"{what}: entries of type {entry.EntryType} are not supported in an image.");
+            }
+        }
+
+        var (uid, gid) = options.Owner ?? (entry.Uid, entry.Gid);
+        SetOwner(host, uid, gid, options);
+        if (entry.EntryType != TarEntryType.SymbolicLink && !OperatingSystem.IsWindows())
+        {
+            // After chown, which clears set-id bits.
+            File.SetUnixFileMode(host, entry.Mode);
+        }
+    }
+
+    private static void SetOwner(string host, int uid, int gid, UnpackOptions options)
+    {
+        if (options.SetOwners)
+        {
+            Posix.LChown(host, uid, gid);
+        }
+    }
+
+    /// <summary>Removes a path without following links (a link to a directory is removed, not its target).</summary>
+    internal static void Remove(string host)
+    {
+        var status = Posix.LStat(host);
+        if (status.IsDirectory)
+        {
+            Directory.Delete(host, recursive: true);
+        }
+        else
+        {
+            File.Delete(host);
+        }
+    }
+}
