@@ -63,9 +63,10 @@ public static class FileCopier
             if (options.ExtractArchives && status.Type == UnixFileType.Regular && LayerUnpacker.IsArchive(sourceHost))
             {
                 var target = EnsureDirectory(rootfs, components, options, null, tree);
+                // The archive's owners are kept: BuildKit applies --chown to copied files, not to extracted ones.
                 await using var raw = File.OpenRead(sourceHost);
                 await using var tar = LayerUnpacker.OpenDecompressed(raw);
-                await LayerUnpacker.UnpackAsync(tar, target, new UnpackOptions { Description = $"{options.Where}: the archive {source.RelativePath}", ApplyWhiteouts = false, Owner = options.Owner }, cancellationToken).ConfigureAwait(false);
+                await LayerUnpacker.UnpackAsync(tar, target, new UnpackOptions { Description = $"{options.Where}: the archive {source.RelativePath}", ApplyWhiteouts = false }, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
@@ -134,9 +135,9 @@ public static class FileCopier
 
         Directory.CreateDirectory(host);
 
-        // A directory made for a copied directory takes its metadata; one made for files is 0755.
-        var mode = options.Mode ?? sourceDirectory?.Mode ?? DirectoryMode;
-        SetMetadata(host, mode, Owner(options, sourceDirectory, tree));
+        // As BuildKit: a destination made for a copy is 0755 and belongs to --chown's owner or root, whatever the
+        // source directory's own mode and owner.
+        SetMetadata(host, options.Mode ?? DirectoryMode, options.Owner ?? (0, 0));
         return host;
     }
 

@@ -38,7 +38,7 @@ public sealed class SourceTree
     /// <summary>What a COPY source names: one path, or every path a wildcard matches (none is an error).</summary>
     public IReadOnlyList<SourceMatch> Resolve(string source, Func<string, ContainerException> error)
     {
-        var cleaned = DockerIgnore.Clean("/" + source.Replace('\\', '/')).TrimStart('/');
+        var cleaned = DockerIgnore.Clean("/" + source).TrimStart('/');
         if (!HasWildcards(cleaned))
         {
             if (cleaned.Length == 0)

@@ -101,11 +101,6 @@ internal sealed partial class StageBuild
 
             var rootfs = _rootfs!;
             var resolved = ResolveUser(instruction, user);
-            if (!scope.ContainsKey("HOME"))
-            {
-                env.Add("HOME=" + (resolved.Home is { Length: > 0 } home ? home : "/"));
-            }
-
             // The working directory is made when missing, as part of this step's layer.
             var cwdComponents = RootfsPath.Components(workingDirectory, Where(instruction));
             if (cwdComponents.Length > 0)
@@ -126,16 +121,8 @@ internal sealed partial class StageBuild
             var runtimeMounts = new List<RuntimeMount>();
             foreach (var mount in mounts)
             {
+                // A mount point the command needed stays in the image as an empty directory, as with BuildKit.
                 runtimeMounts.Add(await RuntimeMountAsync(instruction, mount, ct).ConfigureAwait(false));
-                var components = mount.Target.Split('/', StringSplitOptions.RemoveEmptyEntries);
-                for (var i = 1; i <= components.Length; i++)
-                {
-                    var path = string.Join('/', components[..i]);
-                    if (!Posix.TryLStat(Path.Combine(rootfs, path), out _))
-                    {
-                        ignore.Add(path);
-                    }
-                }
             }
 
             foreach (var (path, content) in heredocScripts)
@@ -153,7 +140,7 @@ internal sealed partial class StageBuild
             var progress = $"[{Label} {_step}/{_stage.Instructions.Count}]";
             var exit = await s_runtime.RunAsync(rootfs, new RuntimeProcess(args, env, workingDirectory, resolved.Uid, resolved.Gid, resolved.AdditionalGids), runtimeMounts, hostNetwork, line => Log.Info($"{progress} {line}"), ct).ConfigureAwait(false);
 
-            // Mount points made only for the run are not part of the image.
+            // The runtime's own mount points (/proc, /dev, /sys) are not part of the image when it had none.
             foreach (var path in ignore.OrderByDescending(p => p.Length))
             {
                 var host = Path.Combine(rootfs, path);

@@ -89,8 +89,11 @@ public static class RootfsDiff
         var deletedSet = new HashSet<string>(deleted, StringComparer.Ordinal);
         foreach (var path in deleted)
         {
+            // Only the topmost deletion is recorded, and none under a directory that was replaced (by an opaque
+            // directory or by something that is not a directory at all, which hides everything below it).
             var parent = Parent(path);
-            if (parent.Length > 0 && (deletedSet.Contains(parent) || UnderAny(parent, opaque) || opaque.Contains(parent)))
+            if (parent.Length > 0 && (deletedSet.Contains(parent) || UnderAny(parent, opaque) || opaque.Contains(parent)
+                || !after.Entries.TryGetValue(parent, out var parentNow) || !parentNow.IsDirectory || !before.Entries[parent].IsDirectory))
             {
                 continue;
             }
