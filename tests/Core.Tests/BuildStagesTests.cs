@@ -37,9 +37,9 @@ public class BuildStagesTests
 
     public static TheoryData<string, string> Mistakes => new()
     {
-        { "FROM alpine\nRUNN echo hi\n", "app/Dockerfile:2: unknown instruction 'RUNN'." },
+        { "FROM alpine\nRUNN echo hi\n", "app/Dockerfile:2:1: unknown instruction 'RUNN'." },
         { "RUN echo hi\nFROM alpine\n", "app/Dockerfile:1: RUN comes before any FROM; only ARG may" },
-        { "FROM ${BASE}\n", "app/Dockerfile:1: the base name (${BASE}) is blank after expansion" },
+        { "FROM ${BASE}\n", "app/Dockerfile:1:6: the base name (${BASE}) is blank after expansion" },
         { "FROM alpine AS a\nFROM alpine AS A\n", "app/Dockerfile:2: the stage name 'a' is already used" },
         { "FROM alpine AS 1st\n", "app/Dockerfile:1: '1st' is not a valid stage name" },
         { "FROM alpine TO x\n", "app/Dockerfile:1: FROM takes an image and optionally AS and a stage name" },

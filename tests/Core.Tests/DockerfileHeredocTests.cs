@@ -53,7 +53,7 @@ public class DockerfileHeredocTests
     public void AnUnterminatedHereDocumentNamesTheLinesAndTheFix()
     {
         var ex = Assert.Throws<DockerfileSyntaxException>(() => DockerfileParser.Parse("FROM busybox\nRUN <<EOF\necho hi\n", "app/Dockerfile"));
-        Assert.Equal("app/Dockerfile:2-3: the here-document <<EOF is not terminated: add a line holding only EOF.", ex.Message);
+        Assert.Equal("app/Dockerfile:2:5-3: the here-document <<EOF is not terminated: add a line holding only EOF.", ex.Message);
         Assert.Equal("CONTAINER3001", ex.Code);
     }
 }

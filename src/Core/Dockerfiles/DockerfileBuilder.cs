@@ -31,7 +31,9 @@ public sealed class DockerfileBuilder(IBuildLog log)
             throw new ContainerException("CONTAINER3003", $"There is no Dockerfile at '{dockerfile}'; pass its path with -f.");
         }
 
-        var name = Path.GetRelativePath(Environment.CurrentDirectory, dockerfile);
+        // Messages name the Dockerfile as the user knows it: relative to the context when it is inside it.
+        var relative = Path.GetRelativePath(context, dockerfile);
+        var name = relative.StartsWith("..", StringComparison.Ordinal) ? dockerfile : relative;
         var text = await File.ReadAllTextAsync(dockerfile, cancellationToken).ConfigureAwait(false);
         var ast = DockerfileParser.Parse(text, name);
         var host = HostPlatform();

@@ -147,12 +147,13 @@ public static class FileCopier
         foreach (var entry in tree.Walk(relative))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!options.Exclude.IsEmpty && options.Exclude.IsExcluded(entry.RelativePath))
+            // --exclude patterns are relative to the source being copied, as in BuildKit.
+            var inner = entry.RelativePath[prefix..];
+            if (!options.Exclude.IsEmpty && options.Exclude.IsExcluded(inner))
             {
                 continue;
             }
 
-            var inner = entry.RelativePath[prefix..];
             var host = Path.Combine(target, inner);
             if (entry.Status.IsDirectory)
             {
