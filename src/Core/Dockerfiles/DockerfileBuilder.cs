@@ -195,7 +195,7 @@ internal sealed class BuildSession(
     {
         var source = NamedSource(name) ?? ImageSource.Parse(name);
         var loaded = await _loader.LoadAsync(source, platform, cancellationToken).ConfigureAwait(false);
-        log.Info($"[{name}] {source}: {loaded.Image.Layers.Count} layers, {loaded.Image.ManifestDigest}");
+        log.Detail($"[{name}] {source}: {loaded.Image.Layers.Count} layers, {loaded.Image.ManifestDigest}");
         return (loaded.Image, loaded.Image.ManifestDigest.ToString());
     }
 

@@ -67,6 +67,9 @@ public sealed record ImageOutput(ImageOutputKind Kind, string? Destination = nul
     public static async Task DeliverAsync(Image image, IReadOnlyList<string> names, IReadOnlyList<ImageOutput> outputs, RegistrySession registries, DateTimeOffset timestamp, IBuildLog log, CancellationToken cancellationToken)
     {
         var references = names.Select(n => ImageReference.Parse(n, "-t")).ToArray();
+
+        // OCI outputs carry OCI media types, as buildx writes them; the config bytes (and so the image ID) stay the same.
+        var asOci = image.Format == ImageFormat.Oci ? image : Image.Create(ImageFormat.Oci, image.Config, image.ConfigBytes, image.Layers);
         var repoTags = references.Select(r => ImageNaming.Short($"{r.Registry}/{r.Repository}:{r.Tag ?? "latest"}")).ToArray();
         foreach (var output in outputs)
         {
@@ -77,12 +80,12 @@ public sealed record ImageOutput(ImageOutputKind Kind, string? Destination = nul
                     log.Info($"Wrote {Describe(repoTags)} to {output.Destination} (image ID {image.ConfigDigest})");
                     break;
                 case ImageOutputKind.OciArchive:
-                    await OciArchiveWriter.WriteAsync(image, repoTags.FirstOrDefault(), output.Destination!, timestamp, cancellationToken).ConfigureAwait(false);
-                    log.Info($"Wrote {Describe(repoTags)} to the oci-archive {output.Destination} (digest {image.ManifestDigest})");
+                    await OciArchiveWriter.WriteAsync(asOci, repoTags.FirstOrDefault(), output.Destination!, timestamp, cancellationToken).ConfigureAwait(false);
+                    log.Info($"Wrote {Describe(repoTags)} to the oci-archive {output.Destination} (digest {asOci.ManifestDigest})");
                     break;
                 case ImageOutputKind.OciLayout:
-                    await OciLayoutWriter.WriteAsync(image, repoTags.FirstOrDefault(), output.Destination!, cancellationToken).ConfigureAwait(false);
-                    log.Info($"Wrote {Describe(repoTags)} to the OCI layout {output.Destination} (digest {image.ManifestDigest})");
+                    await OciLayoutWriter.WriteAsync(asOci, repoTags.FirstOrDefault(), output.Destination!, cancellationToken).ConfigureAwait(false);
+                    log.Info($"Wrote {Describe(repoTags)} to the OCI layout {output.Destination} (digest {asOci.ManifestDigest})");
                     break;
                 case ImageOutputKind.Daemon:
                     var daemon = await Daemons.LocalDaemon.DetectAsync(null, log, cancellationToken).ConfigureAwait(false)

@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Formats.Tar;
+using System.Net;
+using System.Security.Cryptography;
+using Sdk.Containers.Archives;
+using Sdk.Containers.Unpacking;
+
+namespace Sdk.Containers.Integration;
+
+/// <summary>Dockerfile builds end to end: whiteouts in RUN layers, FROM scratch images that run, the step cache, RUN
+/// here-documents and cache mounts, ADD of a URL, and the CLI's outputs read by docker, skopeo and umoci.</summary>
+[Collection(EnvironmentCollection.Name)]
+public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture fixture) : IClassFixture<DockerfileFixture>
+{
+    private static ProcessResult Cli(params string[] args)
+        => TestEnvironment.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "dotnet-containerize.dll"), .. args], timeout: TimeSpan.FromMinutes(5));
+
+    private string Context(TempDirectory work, string dockerfile)
+    {
+        work.WriteFile("context/Dockerfile", dockerfile);
+        return work.Combine("context");
+    }
+
+    private async Task<string> LoadAsync(Images.Image image, string name, TempDirectory work)
+    {
+        var archive = work.Combine($"{Guid.NewGuid():N}.tar");
+        await DockerArchiveWriter.WriteAsync(image, [name], archive, DateTimeOffset.FromUnixTimeSeconds(1), CancellationToken.None);
+        env.Docker("load", "-i", archive).AssertSuccess();
+        return name;
+    }
+
+    [Fact]
+    public async Task ARunThatDeletesABaseFileLeavesAWhiteoutAndTheFileIsGoneInTheContainer()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        var context = Context(work, "ARG BASE\nFROM ${BASE}\nRUN rm /etc/motd && rm -r /opt/x\n");
+        var result = await fixture.BuildOursAsync(context, new Dictionary<string, string> { ["BASE"] = fixture.BaseImage });
+
+        var names = new List<string>();
+        await using (var blob = result.Image.Layers[^1].OpenBlob())
+        await using (var tar = new TarReader(LayerUnpacker.OpenDecompressed(blob)))
+        {
+            while (await tar.GetNextEntryAsync() is { } entry)
+            {
+                names.Add(entry.Name);
+            }
+        }
+
+        Assert.Contains("etc/.wh.motd", names);
+        Assert.Contains("opt/.wh.x", names);
+        var image = await LoadAsync(result.Image, "whiteout-test:1", work);
+        var run = env.Docker("run", "--rm", "--network", "none", image, "sh", "-c", "test ! -e /etc/motd && test ! -e /opt/x && test -e /etc/passwd && echo all-gone").AssertSuccess();
+        Assert.Contains("all-gone", run.Output);
+    }
+
+    [Fact]
+    public async Task ScratchPlusABusyboxRootfsTarXzRunsInDocker()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        var rootfs = work.Combine("rootfs");
+        Directory.CreateDirectory(Path.Combine(rootfs, "bin"));
+        File.Copy("/bin/busybox", Path.Combine(rootfs, "bin", "busybox"));
+        foreach (var applet in new[] { "sh", "echo", "ls", "cat" })
+        {
+            File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
+        }
+
+        var context = Context(work, "FROM scratch\nADD rootfs.tar.xz /\nCMD [\"/bin/sh\"]\n");
+        TestEnvironment.Run("tar", ["--numeric-owner", "-C", rootfs, "-cJf", Path.Combine(context, "rootfs.tar.xz"), "."]).AssertSuccess();
+        var result = await fixture.BuildOursAsync(context, new Dictionary<string, string>());
+        Assert.Equal(["/bin/sh"], result.Image.Config.Config!.Cmd);
+        var image = await LoadAsync(result.Image, "scratch-busybox:1", work);
+        var run = env.Docker("run", "--rm", "--network", "none", image, "/bin/sh", "-c", "echo from-scratch; ls /bin").AssertSuccess();
+        Assert.Contains("from-scratch", run.Output);
+        Assert.Contains("busybox", run.Output);
+
+        // The image's own CMD: a shell with no input exits at once, successfully.
+        env.Docker("run", "--rm", "--network", "none", image).AssertSuccess();
+    }
+
+    [Fact]
+    public async Task ASecondBuildOfAnUnchangedDockerfileReusesEveryLayerAndIsAtLeastFiveTimesFaster()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        work.WriteFile("context/app/one.txt", "one");
+        work.WriteFile("context/app/two.txt", "two");
+        var unique = Guid.NewGuid().ToString("N");
+        var context = Context(work, $"ARG BASE\nFROM ${{BASE}}\nRUN echo {unique} > /unique\nCOPY app /app/\nRUN mkdir -p /data && echo 1 > /data/a\nWORKDIR /srv\nRUN echo 2 > /data/b && rm /etc/motd\nRUN ls -R /app > /listing\n");
+        var arguments = new Dictionary<string, string> { ["BASE"] = fixture.BaseImage };
+
+        // The base is pulled before the clock starts, so both builds start from the same blob store.
+        await fixture.BuildOursAsync(Context(new TempDirectory(), "ARG BASE\nFROM ${BASE}\n"), arguments);
+        var clock = Stopwatch.StartNew();
+        var first = await fixture.BuildOursAsync(context, arguments);
+        var firstTime = clock.Elapsed;
+        var log = new RecordingLog();
+        clock.Restart();
+        var second = await fixture.BuildOursAsync(context, arguments, log: log);
+        var secondTime = clock.Elapsed;
+
+        Assert.Equal(6, first.StepsRun);
+        Assert.Equal((0, 6), (second.StepsRun, second.StepsCached));
+        Assert.Equal(6, log.Lines.Count(l => l.Contains("] CACHED ", StringComparison.Ordinal)));
+        Assert.Contains(log.Lines, l => l.Contains("0 steps run, 6 from the cache", StringComparison.Ordinal));
+        Assert.Equal(first.Image.ManifestDigest, second.Image.ManifestDigest);
+        Assert.True(firstTime >= secondTime * 5, $"first build {firstTime.TotalMilliseconds:F0} ms, second {secondTime.TotalMilliseconds:F0} ms: less than 5 times faster");
+    }
+
+    [Fact]
+    public async Task RunHereDocumentsAndCacheMountsWork()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        var unique = Guid.NewGuid().ToString("N");
+        var context = Context(work, $"ARG BASE\nFROM ${{BASE}}\nRUN <<EOF\necho first > /h1\necho second > /h2\nEOF\nRUN <<'EOT'\n#!/bin/sh\necho \"shebang $0\" > /h3\nEOT\nCOPY <<EOF /inline.txt\ninline content\nEOF\nRUN --mount=type=cache,id={unique},target=/cache ls /cache > /seen && date +%s%N > /cache/stamp\n");
+        var arguments = new Dictionary<string, string> { ["BASE"] = fixture.BaseImage };
+        var first = await fixture.BuildOursAsync(context, arguments);
+        var second = await fixture.BuildOursAsync(context, arguments, noCache: true);
+        var image = await LoadAsync(second.Image, "heredoc-test:1", work);
+        var run = env.Docker("run", "--rm", "--network", "none", image, "sh", "-c", "cat /h1 /h2 /h3 /inline.txt /seen; test -e /cache/stamp || echo no-stamp-in-image").AssertSuccess();
+        Assert.Contains("first\nsecond\nshebang /dev/pipes/EOT\ninline content\nstamp", run.StandardOutput.Replace("\r", string.Empty));
+        Assert.Contains("no-stamp-in-image", run.Output);
+        Assert.NotEqual(first.Image.ManifestDigest, second.Image.ManifestDigest);
+    }
+
+    [Fact]
+    public async Task AddOfAUrlChecksItsDigest()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        var body = "downloaded payload\n"u8.ToArray();
+        var digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body));
+        using var listener = new HttpListener();
+        var port = RegistryServer.FreePort();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        _ = Task.Run(async () =>
+        {
+            while (listener.IsListening)
+            {
+                var request = await listener.GetContextAsync();
+                request.Response.StatusCode = request.Request.Url!.AbsolutePath == "/files/payload.txt" ? 200 : 404;
+                await request.Response.OutputStream.WriteAsync(body);
+                request.Response.Close();
+            }
+        });
+
+        var url = $"http://127.0.0.1:{port}/files/payload.txt";
+        var good = await fixture.BuildOursAsync(Context(work, $"FROM scratch\nADD --checksum={digest} {url} /downloads/\n"), new Dictionary<string, string>());
+        var root = work.Combine("unpacked");
+        Directory.CreateDirectory(root);
+        await using (var blob = good.Image.Layers[^1].OpenBlob())
+        await using (var tar = LayerUnpacker.OpenDecompressed(blob))
+        {
+            await LayerUnpacker.UnpackAsync(tar, root, new UnpackOptions { Description = "layer" }, CancellationToken.None);
+        }
+
+        Assert.Equal(body, await File.ReadAllBytesAsync(Path.Combine(root, "downloads", "payload.txt")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(root, "downloads", "payload.txt")));
+
+        using var other = new TempDirectory();
+        var wrong = "sha256:" + new string('0', 64);
+        var error = await Assert.ThrowsAsync<Dockerfiles.DockerfileSyntaxException>(() => fixture.BuildOursAsync(Context(other, $"FROM scratch\nADD --checksum={wrong} {url} /downloads/\n"), new Dictionary<string, string>()));
+        Assert.Contains($"has the digest {digest}, not the {wrong} that --checksum expects; nothing was added", error.Message);
+        Assert.StartsWith("Dockerfile:2:5:", error.Message);
+        listener.Stop();
+    }
+
+    [Fact]
+    public void TheCliBuildsToAnOciLayoutADaemonAndARegistry()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        work.WriteFile("context/greeting.txt", "hello from the cli");
+        var context = Context(work, "ARG BASE\nFROM ${BASE} AS build\nRUN echo built > /built.txt\nFROM ${BASE}\nCOPY --from=build /built.txt /\nCOPY greeting.txt /\nCMD [\"cat\", \"/greeting.txt\", \"/built.txt\"]\n");
+        var registry = fixture.BaseImage.Split('/')[0];
+        var layout = work.Combine("layout");
+        var build = Cli("build", context, "--build-arg", $"BASE={fixture.BaseImage}", "-t", $"{registry}/cli/built:1", "--progress=plain",
+            "--output", $"type=oci,dest={layout},tar=false", "--load", "--push", "--iidfile", work.Combine("iid"), "--cache", fixture.Cache).AssertSuccess();
+        Assert.Contains("[stage-1 1/3] COPY /built.txt / # buildkit", build.Output);
+        var imageId = File.ReadAllText(work.Combine("iid")).Trim();
+
+        TestEnvironment.Run("/usr/bin/umoci", ["stat", "--image", $"{layout}:1"]).AssertSuccess();
+        var skopeo = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", "--config", $"docker://{registry}/cli/built:1"]).AssertSuccess();
+        Assert.Contains("\"cat\"", skopeo.StandardOutput);
+        var run = env.Docker("run", "--rm", "--network", "none", $"{registry}/cli/built:1").AssertSuccess();
+        Assert.Contains("hello from the cli", run.Output);
+        Assert.Contains("built", run.Output);
+        var inspect = env.Docker("image", "inspect", "--format", "{{.Id}}", $"{registry}/cli/built:1").AssertSuccess();
+        Assert.Equal(imageId, inspect.StandardOutput.Trim());
+
+        var failing = Cli("build", Context(work, "ARG BASE\nFROM ${BASE}\nRUN echo about to fail && exit 3\n"), "--build-arg", $"BASE={fixture.BaseImage}", "--progress=plain", "--cache", fixture.Cache);
+        Assert.Equal(1, failing.ExitCode);
+        Assert.Contains("about to fail", failing.Output);
+        Assert.Contains("error CONTAINER3022: Dockerfile:3: RUN echo about to fail && exit 3 failed: the command exited with code 3.", failing.Output);
+        Assert.DoesNotContain("   at ", failing.Output);
+    }
+
+    private sealed class RecordingLog : IBuildLog
+    {
+        public List<string> Lines { get; } = [];
+
+        public void Info(string message) => Lines.Add(message);
+
+        public void Detail(string message) => Lines.Add(message);
+
+        public void Warning(string code, string message) => Lines.Add($"{code}: {message}");
+    }
+}
