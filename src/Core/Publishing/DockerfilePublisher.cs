@@ -1,0 +1,122 @@
+using Sdk.Containers.Dockerfiles;
+using Sdk.Containers.Images;
+using Sdk.Containers.Registry;
+
+namespace Sdk.Containers.Publishing;
+
+/// <summary>What the MSBuild container step needs to build a project's Dockerfile instead of layering the publish folder.</summary>
+public sealed record DockerfilePublishRequest
+{
+    public required string Dockerfile { get; init; }
+
+    /// <summary>The build context: the publish folder.</summary>
+    public required string ContextDirectory { get; init; }
+
+    public required string Repository { get; init; }
+
+    public IReadOnlyList<string> Tags { get; init; } = ["latest"];
+
+    public string? Registry { get; init; }
+
+    public string? ArchiveOutputPath { get; init; }
+
+    public string? LocalRegistry { get; init; }
+
+    public string? FallbackArchiveOutputPath { get; init; }
+
+    public IReadOnlyDictionary<string, string> BuildArguments { get; init; } = new Dictionary<string, string>();
+
+    public string? Target { get; init; }
+
+    public Platform? Platform { get; init; }
+
+    public IReadOnlyList<string> InsecureRegistries { get; init; } = [];
+
+    public ImageFormat? Format { get; init; }
+
+    public Layers.LayerCompressionSetting Compression { get; init; } = Layers.LayerCompressionSetting.Default;
+
+    public DateTimeOffset? Created { get; init; }
+
+    public DateTimeOffset LayerTimestamp { get; init; } = Layers.LayerWriterOptions.DefaultTimestamp;
+
+    public string? CacheDirectory { get; init; }
+}
+
+/// <summary>
+/// The container step for a project with a Dockerfile (ContainerDockerfile): the Dockerfile is built with the publish
+/// folder as its context, and the image goes to the same sinks as the publish path (registry, tarball, or the local
+/// engine with a tarball as fallback).
+/// </summary>
+public sealed class DockerfilePublisher(IBuildLog log)
+{
+    public async Task<ContainerPublishResult> PublishAsync(DockerfilePublishRequest request, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(request.Dockerfile))
+        {
+            throw new ContainerException("CONTAINER3003", $"ContainerDockerfile is '{request.Dockerfile}', which does not exist; give the path of the project's Dockerfile.");
+        }
+
+        References.ImageReference.ValidateRepository(request.Repository, "ContainerRepository");
+        foreach (var tag in request.Tags)
+        {
+            References.ImageReference.ValidateTag(tag, "ContainerImageTags");
+        }
+
+        var registry = string.IsNullOrWhiteSpace(request.Registry) ? null : ContainerPublisher.NormalizeRegistry(request.Registry);
+        var names = request.Tags.Select(t => $"{registry ?? "docker.io"}/{request.Repository}:{t}").ToArray();
+        var outputs = new List<ImageOutput>();
+        string? archivePath = null;
+        if (registry is not null)
+        {
+            outputs.Add(new ImageOutput(ImageOutputKind.Registry));
+        }
+
+        if (!string.IsNullOrWhiteSpace(request.ArchiveOutputPath))
+        {
+            archivePath = ContainerPublisher.ResolveArchivePath(request.ArchiveOutputPath, request.Repository);
+            outputs.Add(new ImageOutput(ImageOutputKind.DockerArchive, archivePath));
+        }
+
+        string? loadedInto = null;
+        if (outputs.Count == 0)
+        {
+            var daemon = await Daemons.LocalDaemon.DetectAsync(request.LocalRegistry, log, cancellationToken).ConfigureAwait(false);
+            if (daemon is not null)
+            {
+                outputs.Add(new ImageOutput(ImageOutputKind.Daemon));
+                loadedInto = daemon.Command;
+            }
+            else if (!string.IsNullOrWhiteSpace(request.FallbackArchiveOutputPath))
+            {
+                archivePath = ContainerPublisher.ResolveArchivePath(request.FallbackArchiveOutputPath, request.Repository);
+                outputs.Add(new ImageOutput(ImageOutputKind.DockerArchive, archivePath));
+                log.Warning("CONTAINER1031", $"No {(request.LocalRegistry ?? "Docker or Podman")} engine answered, so the image was written to {archivePath} instead. Load it with `docker load -i {archivePath}`, or set ContainerRegistry or ContainerArchiveOutputPath.");
+            }
+            else
+            {
+                throw new ContainerException("CONTAINER1032", "There is nowhere to put the image: set ContainerRegistry, ContainerArchiveOutputPath, or start Docker or Podman.");
+            }
+        }
+
+        var result = await new DockerfileBuilder(log).BuildAsync(new DockerfileBuildRequest
+        {
+            ContextDirectory = request.ContextDirectory,
+            DockerfilePath = request.Dockerfile,
+            BuildArguments = request.BuildArguments,
+            Target = request.Target,
+            Platform = request.Platform,
+            InsecureRegistries = request.InsecureRegistries,
+            Format = request.Format,
+            Compression = request.Compression,
+            Created = request.Created,
+            LayerTimestamp = request.LayerTimestamp,
+            CacheDirectory = request.CacheDirectory,
+        }, cancellationToken).ConfigureAwait(false);
+
+        using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
+        await ImageOutput.DeliverAsync(result.Image, names, outputs, registries, request.LayerTimestamp, log, cancellationToken).ConfigureAwait(false);
+        var repoTags = names.Select(n => Archives.ImageNaming.Short(n)).ToArray();
+        return new ContainerPublishResult(result.Image, request.Repository, repoTags, archivePath, null, loadedInto);
+    }
+}

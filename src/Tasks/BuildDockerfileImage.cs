@@ -1,0 +1,119 @@
+using Microsoft.Build.Framework;
+using Sdk.Containers.Images;
+using Sdk.Containers.Publishing;
+
+namespace Sdk.Containers.Tasks;
+
+/// <summary>
+/// The container step when a project sets ContainerDockerfile: translates properties and items into a
+/// <see cref="DockerfilePublishRequest"/>; the work is in <see cref="DockerfilePublisher"/>.
+/// </summary>
+public sealed class BuildDockerfileImage : Microsoft.Build.Utilities.Task, ICancelableTask
+{
+    private readonly CancellationTokenSource _cancellation = new();
+
+    [Required]
+    public string Dockerfile { get; set; } = string.Empty;
+
+    [Required]
+    public string ContextDirectory { get; set; } = string.Empty;
+
+    [Required]
+    public string Repository { get; set; } = string.Empty;
+
+    public ITaskItem[] ImageTags { get; set; } = [];
+
+    public string Registry { get; set; } = string.Empty;
+
+    public string ArchiveOutputPath { get; set; } = string.Empty;
+
+    public string LocalRegistry { get; set; } = string.Empty;
+
+    public string FallbackArchiveOutputPath { get; set; } = string.Empty;
+
+    public string InsecureRegistries { get; set; } = string.Empty;
+
+    /// <summary>ContainerBuildArg items: the item spec is the name, Value metadata the value.</summary>
+    public ITaskItem[] BuildArguments { get; set; } = [];
+
+    public string Target { get; set; } = string.Empty;
+
+    public string ContainerRuntimeIdentifier { get; set; } = string.Empty;
+
+    public string ImageFormat { get; set; } = string.Empty;
+
+    public string LayerCompression { get; set; } = string.Empty;
+
+    public string ImageCreated { get; set; } = string.Empty;
+
+    public string SourceDateEpoch { get; set; } = string.Empty;
+
+    public string CacheDirectory { get; set; } = string.Empty;
+
+    [Output]
+    public string GeneratedContainerDigest { get; private set; } = string.Empty;
+
+    [Output]
+    public string GeneratedContainerConfiguration { get; private set; } = string.Empty;
+
+    [Output]
+    public string GeneratedContainerManifest { get; private set; } = string.Empty;
+
+    [Output]
+    public string GeneratedContainerMediaType { get; private set; } = string.Empty;
+
+    [Output]
+    public string GeneratedImageId { get; private set; } = string.Empty;
+
+    [Output]
+    public string GeneratedArchiveOutputPath { get; private set; } = string.Empty;
+
+    [Output]
+    public ITaskItem[] GeneratedContainerNames { get; private set; } = [];
+
+    public void Cancel() => _cancellation.Cancel();
+
+    public override bool Execute()
+    {
+        return TaskErrors.Run(Log, BuildEngine, () =>
+        {
+            var request = new DockerfilePublishRequest
+            {
+                Dockerfile = Dockerfile,
+                ContextDirectory = ContextDirectory,
+                Repository = Repository.Trim(),
+                Tags = ImageTags.Length == 0 ? ["latest"] : ImageTags.Select(t => t.ItemSpec.Trim()).ToArray(),
+                Registry = NullIfEmpty(Registry),
+                ArchiveOutputPath = NullIfEmpty(ArchiveOutputPath),
+                LocalRegistry = NullIfEmpty(LocalRegistry),
+                FallbackArchiveOutputPath = NullIfEmpty(FallbackArchiveOutputPath),
+                InsecureRegistries = InsecureRegistries.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                BuildArguments = BuildArguments.ToDictionary(a => a.ItemSpec, a => a.GetMetadata("Value"), StringComparer.Ordinal),
+                Target = NullIfEmpty(Target),
+                Platform = string.IsNullOrWhiteSpace(ContainerRuntimeIdentifier) ? null : Platform.FromRuntimeIdentifier(ContainerRuntimeIdentifier),
+                Format = ImageFormat.Trim().ToLowerInvariant() switch
+                {
+                    "" => null,
+                    "oci" => Images.ImageFormat.Oci,
+                    "docker" => Images.ImageFormat.Docker,
+                    _ => throw new ContainerException("CONTAINER2016", $"ContainerImageFormat is '{ImageFormat}'; it must be Docker or OCI."),
+                },
+                Compression = Layers.LayerCompressionSetting.Parse(LayerCompression),
+                Created = ReproducibleTime.Resolve(ImageCreated, SourceDateEpoch),
+                LayerTimestamp = ReproducibleTime.Resolve(null, SourceDateEpoch) ?? Layers.LayerWriterOptions.DefaultTimestamp,
+                CacheDirectory = NullIfEmpty(CacheDirectory),
+            };
+
+            var result = new DockerfilePublisher(new MSBuildLog(Log)).PublishAsync(request, _cancellation.Token).GetAwaiter().GetResult();
+            GeneratedContainerDigest = result.Image.ManifestDigest.ToString();
+            GeneratedImageId = result.Image.ConfigDigest.ToString();
+            GeneratedContainerConfiguration = result.ConfigJson;
+            GeneratedContainerManifest = result.ManifestJson;
+            GeneratedContainerMediaType = result.Image.ManifestMediaType;
+            GeneratedArchiveOutputPath = result.ArchivePath ?? string.Empty;
+            GeneratedContainerNames = result.RepoTags.Select(t => (ITaskItem)new Microsoft.Build.Utilities.TaskItem(t)).ToArray();
+        });
+    }
+
+    private static string? NullIfEmpty(string value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}

@@ -1,0 +1,53 @@
+namespace Sdk.Containers.Integration;
+
+/// <summary>`dotnet publish` of a project that sets ContainerDockerfile: its Dockerfile is built on the publish folder.</summary>
+[Collection(EnvironmentCollection.Name)]
+public sealed class DockerfileProjectTests(TestEnvironment env, RegistryFixture registry) : IClassFixture<RegistryFixture>
+{
+    [Fact]
+    public void ContainerDockerfileBuildsTheProjectsDockerfileWithThePublishFolderAsContext()
+    {
+        env.Require();
+        var project = env.CopySample("hello");
+        File.WriteAllText(Path.Combine(project, "Dockerfile"), """
+            ARG BASE
+            FROM ${BASE}
+            WORKDIR /app
+            COPY . .
+            RUN test -f /app/hello.dll && echo "published files arrived" > /app/built-by-dockerfile.txt
+            USER 1654
+            ENTRYPOINT ["dotnet", "/app/hello.dll"]
+            CMD ["from", "the", "dockerfile"]
+            """);
+        var csproj = Path.Combine(project, "hello.csproj");
+        File.WriteAllText(csproj, File.ReadAllText(csproj).Replace("</Project>", """
+              <ItemGroup>
+                <ContainerBuildArg Include="BASE" Value="$(TestBaseImage)" />
+              </ItemGroup>
+            </Project>
+            """));
+        var tag = $"df-{Guid.NewGuid():N}"[..14];
+        var archive = Path.Combine(project, "out", "hello.tar");
+        var binlog = Path.Combine(project, "publish.binlog");
+        var publish = env.Publish(project, [
+            "-p:PublishContainer=true",
+            "-p:ContainerDockerfile=Dockerfile",
+            $"-p:TestBaseImage={registry.Server.Host}/dotnet/runtime:10.0",
+            $"-p:ContainerArchiveOutputPath={archive}",
+            $"-p:ContainerImageTags={tag}",
+            $"-bl:{binlog}",
+        ]).AssertSuccess();
+        Assert.Contains("RUN /bin/sh -c test -f /app/hello.dll", publish.Output);
+
+        var tasks = Binlogs.TaskNames(binlog);
+        Assert.Contains("BuildDockerfileImage", tasks);
+        Assert.DoesNotContain("BuildContainerImage", tasks);
+
+        env.Docker("load", "-i", archive).AssertSuccess();
+        var run = env.Docker("run", "--rm", "--network", "none", $"hello:{tag}").AssertSuccess();
+        Assert.Contains("Hello from Sdk.Containers!", run.Output);
+        Assert.Contains("from the dockerfile", run.Output);
+        var marker = env.Docker("run", "--rm", "--network", "none", "--entrypoint", "cat", $"hello:{tag}", "/app/built-by-dockerfile.txt").AssertSuccess();
+        Assert.Contains("published files arrived", marker.Output);
+    }
+}
