@@ -102,7 +102,11 @@ public sealed partial class RegistryPublishTests(TestEnvironment env, RegistryFi
         server.Seed($"oci:{env.BaseLayout}:runtime", "dotnet/runtime:10.0");
 
         var binlog = work.Combine("publish.binlog");
-        var result = PublishWithBinlog(server, binlog, CredentialEnvironment(work, server, source, RegistryServer.Password)).AssertSuccess();
+        var project = env.CopySample("hello");
+        var result = PublishWithBinlog(server, binlog, CredentialEnvironment(work, server, source, RegistryServer.Password), project).AssertSuccess();
+
+        // Nor in any file the build wrote: the project's bin, obj and publish folders, and the blob store and its records.
+        Secrets.AssertAbsentFromFiles(RegistryServer.Password, project, env.Cache);
 
         using (var inspect = SkopeoInspect($"{server.Host}/hello:latest", $"--creds={RegistryServer.User}:{RegistryServer.Password}"))
         {
@@ -151,8 +155,8 @@ public sealed partial class RegistryPublishTests(TestEnvironment env, RegistryFi
     }
 
     /// <summary>samples/hello, based on and pushed to <paramref name="server"/>, with a binlog.</summary>
-    private ProcessResult PublishWithBinlog(RegistryServer server, string binlog, Dictionary<string, string> environment)
-        => env.Publish(env.CopySample("hello"), [
+    private ProcessResult PublishWithBinlog(RegistryServer server, string binlog, Dictionary<string, string> environment, string? project = null)
+        => env.Publish(project ?? env.CopySample("hello"), [
             "-p:PublishContainer=true",
             $"-p:ContainerBaseImage={server.Host}/dotnet/runtime:10.0",
             $"-p:ContainerRegistry={server.Host}",

@@ -25,4 +25,35 @@ public static class Secrets
             Assert.True(bytes.AsSpan().IndexOf(Encoding.Unicode.GetBytes(secret)) < 0, "the secret is in the binlog (UTF-16)");
         }
     }
+
+    /// <summary>Asserts a secret (or its Basic form) is in no file under the given directories, binlogs aside.</summary>
+    public static void AssertAbsentFromFiles(string secret, params string[] directories)
+    {
+        var needles = new[]
+        {
+            Encoding.UTF8.GetBytes(secret),
+            Encoding.Unicode.GetBytes(secret),
+            Encoding.UTF8.GetBytes(Convert.ToBase64String(Encoding.UTF8.GetBytes($"{RegistryServer.User}:{secret}"))),
+        };
+        var searched = 0;
+        foreach (var directory in directories.Where(Directory.Exists))
+        {
+            foreach (var file in Directory.EnumerateFiles(directory, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+            {
+                if (file.EndsWith(".binlog", StringComparison.Ordinal) || new FileInfo(file).LinkTarget is not null)
+                {
+                    continue;
+                }
+
+                var bytes = File.ReadAllBytes(file);
+                searched++;
+                foreach (var needle in needles)
+                {
+                    Assert.True(bytes.AsSpan().IndexOf(needle) < 0, $"the secret is in {file}");
+                }
+            }
+        }
+
+        Assert.True(searched > 0, "no written file was searched");
+    }
 }

@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+using Sdk.Containers.Archives;
+using Sdk.Containers.Building;
+using Sdk.Containers.Images;
+using Sdk.Containers.Layers;
+using Sdk.Containers.Storage;
+
+namespace Sdk.Containers.Integration;
+
+/// <summary>
+/// Registry answers no honest registry gives (an unknown manifest media type, a token endpoint returning garbage),
+/// served by a small hand-written endpoint since docker-registry will not produce them; and a push killed half-way
+/// through the fault proxy, which must leave the registry without the image and the next push able to finish it.
+/// </summary>
+[Collection(EnvironmentCollection.Name)]
+public sealed class HostileRegistryTests(TestEnvironment env)
+{
+    private static ProcessResult Cli(params string[] args)
+        => TestEnvironment.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "dotnet-containerize.dll"), .. args], timeout: TimeSpan.FromMinutes(3));
+
+    /// <summary>Answers every request with what <paramref name="respond"/> says: status, content type, body and headers.</summary>
+    private static (HttpListener Listener, string Host) Serve(Func<HttpListenerRequest, string, (int Status, string ContentType, string Body, Dictionary<string, string>? Headers)> respond)
+    {
+        var port = RegistryServer.FreePort();
+        var host = $"127.0.0.1:{port}";
+        var listener = new HttpListener();
+        listener.Prefixes.Add($"http://{host}/");
+        listener.Start();
+        _ = Task.Run(async () =>
+        {
+            while (listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await listener.GetContextAsync();
+                }
+                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                var (status, contentType, body, headers) = respond(context.Request, host);
+                context.Response.StatusCode = status;
+                context.Response.ContentType = contentType;
+                foreach (var (name, value) in headers ?? [])
+                {
+                    context.Response.Headers[name] = value;
+                }
+
+                var bytes = Encoding.UTF8.GetBytes(body);
+                if (context.Request.HttpMethod != "HEAD")
+                {
+                    await context.Response.OutputStream.WriteAsync(bytes);
+                }
+
+                context.Response.Close();
+            }
+        });
+        return (listener, host);
+    }
+
+    [Fact]
+    public void AManifestOfAnUnknownMediaTypeIsRefusedNamingIt()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        var (listener, host) = Serve((request, _) => request.Url!.AbsolutePath switch
+        {
+            "/v2/" => (200, "application/json", "{}", null),
+            _ => (200, "application/vnd.example.mystery+json", "{\"schemaVersion\": 2, \"mediaType\": \"application/vnd.example.mystery+json\"}", null),
+        });
+        using (listener)
+        {
+            var result = Cli("pull", $"{host}/odd/image:1", "--cache", work.Combine("cache"));
+            Assert.Equal(1, result.ExitCode);
+            Assert.Contains("error CONTAINER2001:", result.Output);
+            Assert.Contains("application/vnd.example.mystery+json", result.Output);
+            Assert.DoesNotContain("   at ", result.Output);
+        }
+    }
+
+    [Fact]
+    public void ATokenEndpointAnsweringGarbageFailsWithAMessageNotACrash()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        var (listener, host) = Serve((request, self) => request.Url!.AbsolutePath switch
+        {
+            "/token" => (200, "application/json", "<html>this is not a token</html>", null),
+            _ => (401, "application/json", "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}", new Dictionary<string, string> { ["WWW-Authenticate"] = $"Bearer realm=\"http://{self}/token\",service=\"test\",scope=\"repository:odd/image:pull\"" }),
+        });
+        using (listener)
+        {
+            var result = Cli("pull", $"{host}/odd/image:1", "--cache", work.Combine("cache"));
+            Assert.Equal(1, result.ExitCode);
+            Assert.Matches(new Regex("error CONTAINER10(20|21|23):"), result.Output);
+            Assert.Contains("token", result.Output, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("   at ", result.Output);
+        }
+    }
+
+    [Fact]
+    public async Task APushKilledHalfWayLeavesNoImageInTheRegistryAndTheNextPushFinishesIt()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        using var registry = new RegistryServer(RegistryAuth.None);
+        await using var proxy = new FaultProxy(registry.Host);
+        var cache = work.Combine("cache");
+        var store = new BlobStore(cache);
+
+        // A small layer that uploads at once and a 48 MB one (random, so it does not compress) that takes a while.
+        var random = new byte[48 << 20];
+        new Random(7).NextBytes(random);
+        await File.WriteAllBytesAsync(work.Combine("big", "data.bin").Also(p => Directory.CreateDirectory(Path.GetDirectoryName(p)!)), random);
+        work.WriteFile("small/hello.txt", "hello");
+        var options = new LayerWriterOptions { Format = ImageFormat.Oci };
+        var small = await new LayerWriter(store).WriteAsync(LayerPlan.FromDirectory(work.Combine("small"), "/small", "small"), options, CancellationToken.None);
+        var big = await new LayerWriter(store).WriteAsync(LayerPlan.FromDirectory(work.Combine("big"), "/big", "big"), options, CancellationToken.None);
+        var builder = ImageBuilder.FromScratch(new Platform { Os = "linux", Architecture = "amd64" }, ImageFormat.Oci);
+        builder.Created = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000);
+        builder.AddLayer(small, "small").AddLayer(big, "big");
+        var image = builder.Build();
+        var archive = work.Combine("image.tar");
+        await DockerArchiveWriter.WriteAsync(image, ["kill/app:1"], archive, DateTimeOffset.FromUnixTimeSeconds(1), CancellationToken.None);
+
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "dotnet-containerize.dll"), "push", archive, $"{proxy.Host}/kill/app:1", "--cache", cache, "--chunk-size", "1048576" })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var push = Process.Start(info)!;
+        _ = push.StandardOutput.ReadToEndAsync();
+        _ = push.StandardError.ReadToEndAsync();
+        var clock = Stopwatch.StartNew();
+        var killedMidUpload = false;
+        while (!push.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            if (Interlocked.Read(ref proxy.BytesReceived) > 8 << 20)
+            {
+                push.Kill(entireProcessTree: true);
+                killedMidUpload = true;
+                break;
+            }
+
+            await Task.Delay(2);
+        }
+
+        await push.WaitForExitAsync();
+        Assert.True(killedMidUpload, "the push finished before it was killed; nothing was tested");
+        Assert.True(Interlocked.Read(ref proxy.BytesReceived) < big.Descriptor.Size, "the big layer was already complete");
+
+        // The registry is as it was: no manifest, so no tag.
+        var inspect = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", $"docker://{registry.Host}/kill/app:1"]);
+        Assert.NotEqual(0, inspect.ExitCode);
+        Assert.Equal(0, proxy.Count("PUT", "/manifests/"));
+
+        // The local store is intact, and the next push completes, reusing the blobs that did arrive.
+        foreach (var blob in Directory.EnumerateFiles(Path.Combine(cache, "blobs", "sha256")))
+        {
+            await using var stream = File.OpenRead(blob);
+            Assert.Equal(Path.GetFileName(blob), Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(stream)));
+        }
+
+        var again = Cli("push", archive, $"{registry.Host}/kill/app:1", "--cache", cache).AssertSuccess();
+        Assert.Contains(image.ManifestDigest.ToString(), again.Output);
+        var existing = int.Parse(Regex.Match(again.Output, @"(\d+) already there").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(existing >= 1, $"nothing uploaded before the kill was reused: {again.Output}");
+        var verified = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", $"docker://{registry.Host}/kill/app:1"]).AssertSuccess();
+        Assert.Contains(image.ManifestDigest.ToString(), verified.StandardOutput);
+    }
+}
+
+internal static class PathExtensions
+{
+    public static string Also(this string path, Action<string> action)
+    {
+        action(path);
+        return path;
+    }
+}
