@@ -8,10 +8,8 @@ namespace Sdk.Containers.Tasks;
 /// Builds the image of a published app. Only translates MSBuild items and properties into a
 /// <see cref="ContainerPublishRequest"/> and the result into outputs; the work is in <see cref="ContainerPublisher"/>.
 /// </summary>
-public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICancelableTask
+public sealed class BuildContainerImage : ContainerImageTask
 {
-    private readonly CancellationTokenSource _cancellation = new();
-
     [Required]
     public string PublishDirectory { get; set; } = string.Empty;
 
@@ -88,28 +86,6 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
     /// <summary>ContainerLayer items: the item spec is a file or folder; Destination and Mode metadata.</summary>
     public ITaskItem[] ExtraLayers { get; set; } = [];
 
-    [Output]
-    public string GeneratedContainerDigest { get; private set; } = string.Empty;
-
-    [Output]
-    public string GeneratedContainerConfiguration { get; private set; } = string.Empty;
-
-    [Output]
-    public string GeneratedContainerManifest { get; private set; } = string.Empty;
-
-    [Output]
-    public string GeneratedContainerMediaType { get; private set; } = string.Empty;
-
-    [Output]
-    public string GeneratedImageId { get; private set; } = string.Empty;
-
-    [Output]
-    public string GeneratedArchiveOutputPath { get; private set; } = string.Empty;
-
-    [Output]
-    public ITaskItem[] GeneratedContainerNames { get; private set; } = [];
-
-    public void Cancel() => _cancellation.Cancel();
 
     public override bool Execute()
     {
@@ -155,14 +131,8 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
                 ExtraLayers = ExtraLayers.Select(ToExtraLayer).ToArray(),
             };
 
-            var result = new ContainerPublisher(new MSBuildLog(Log)).PublishAsync(request, _cancellation.Token).GetAwaiter().GetResult();
-            GeneratedContainerDigest = result.Image.ManifestDigest.ToString();
-            GeneratedImageId = result.Image.ConfigDigest.ToString();
-            GeneratedContainerConfiguration = result.ConfigJson;
-            GeneratedContainerManifest = result.ManifestJson;
-            GeneratedContainerMediaType = result.Image.ManifestMediaType;
-            GeneratedArchiveOutputPath = result.ArchivePath ?? string.Empty;
-            GeneratedContainerNames = result.RepoTags.Select(t => (ITaskItem)new Microsoft.Build.Utilities.TaskItem(t)).ToArray();
+            var result = new ContainerPublisher(new MSBuildLog(Log)).PublishAsync(request, Cancellation.Token).GetAwaiter().GetResult();
+            SetOutputs(result);
         });
     }
 
@@ -196,7 +166,6 @@ public sealed class BuildContainerImage : Microsoft.Build.Utilities.Task, ICance
         return new ExtraLayer(item.GetMetadata("FullPath"), destination, NullIfEmpty(item.GetMetadata("Mode")));
     }
 
-    private static string? NullIfEmpty(string value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
     private static string[] Specs(ITaskItem[] items) => items.Select(i => i.ItemSpec).ToArray();
 

@@ -8,10 +8,8 @@ namespace Sdk.Containers.Tasks;
 /// The container step when a project sets ContainerDockerfile: translates properties and items into a
 /// <see cref="DockerfilePublishRequest"/>; the work is in <see cref="DockerfilePublisher"/>.
 /// </summary>
-public sealed class BuildDockerfileImage : Microsoft.Build.Utilities.Task, ICancelableTask
+public sealed class BuildDockerfileImage : ContainerImageTask
 {
-    private readonly CancellationTokenSource _cancellation = new();
-
     [Required]
     public string Dockerfile { get; set; } = string.Empty;
 
@@ -50,28 +48,6 @@ public sealed class BuildDockerfileImage : Microsoft.Build.Utilities.Task, ICanc
 
     public string CacheDirectory { get; set; } = string.Empty;
 
-    [Output]
-    public string GeneratedContainerDigest { get; private set; } = string.Empty;
-
-    [Output]
-    public string GeneratedContainerConfiguration { get; private set; } = string.Empty;
-
-    [Output]
-    public string GeneratedContainerManifest { get; private set; } = string.Empty;
-
-    [Output]
-    public string GeneratedContainerMediaType { get; private set; } = string.Empty;
-
-    [Output]
-    public string GeneratedImageId { get; private set; } = string.Empty;
-
-    [Output]
-    public string GeneratedArchiveOutputPath { get; private set; } = string.Empty;
-
-    [Output]
-    public ITaskItem[] GeneratedContainerNames { get; private set; } = [];
-
-    public void Cancel() => _cancellation.Cancel();
 
     public override bool Execute()
     {
@@ -104,16 +80,9 @@ public sealed class BuildDockerfileImage : Microsoft.Build.Utilities.Task, ICanc
                 CacheDirectory = NullIfEmpty(CacheDirectory),
             };
 
-            var result = new DockerfilePublisher(new MSBuildLog(Log)).PublishAsync(request, _cancellation.Token).GetAwaiter().GetResult();
-            GeneratedContainerDigest = result.Image.ManifestDigest.ToString();
-            GeneratedImageId = result.Image.ConfigDigest.ToString();
-            GeneratedContainerConfiguration = result.ConfigJson;
-            GeneratedContainerManifest = result.ManifestJson;
-            GeneratedContainerMediaType = result.Image.ManifestMediaType;
-            GeneratedArchiveOutputPath = result.ArchivePath ?? string.Empty;
-            GeneratedContainerNames = result.RepoTags.Select(t => (ITaskItem)new Microsoft.Build.Utilities.TaskItem(t)).ToArray();
+            var result = new DockerfilePublisher(new MSBuildLog(Log)).PublishAsync(request, Cancellation.Token).GetAwaiter().GetResult();
+            SetOutputs(result);
         });
     }
 
-    private static string? NullIfEmpty(string value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }
