@@ -199,6 +199,21 @@ public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture 
         Assert.DoesNotContain("   at ", failing.Output);
     }
 
+    [Fact]
+    public void RunWithoutAnOciRuntimeSaysWhatToInstall()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        var context = Context(work, "ARG BASE\nFROM ${BASE}\nRUN echo never\n");
+        var result = TestEnvironment.Run(
+            "dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "dotnet-containerize.dll"), "build", context, "--build-arg", $"BASE={fixture.BaseImage}", "--no-cache", "--progress=plain", "--cache", fixture.Cache],
+            new Dictionary<string, string> { ["SDK_CONTAINERS_OCI_RUNTIME"] = "/nonexistent/runc" });
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("error CONTAINER3020: Dockerfile:3: RUN needs an OCI runtime and none was found (SDK_CONTAINERS_OCI_RUNTIME is /nonexistent/runc, which does not exist). Install one (apt-get install runc)", result.Output);
+        Assert.DoesNotContain("   at ", result.Output);
+    }
+
     private sealed class RecordingLog : IBuildLog
     {
         public List<string> Lines { get; } = [];

@@ -45,7 +45,8 @@ public sealed class OciRuntime
         var path = candidates.Select(FindExecutable).FirstOrDefault(p => p is not null);
         if (path is null)
         {
-            throw new ContainerException("CONTAINER3020", $"{where}: RUN needs an OCI runtime and none was found ({string.Join(", ", candidates)} on PATH). Install one (apt-get install runc), or set SDK_CONTAINERS_OCI_RUNTIME to its path.");
+            var looked = string.IsNullOrWhiteSpace(configured) ? "neither runc nor crun is on PATH" : $"SDK_CONTAINERS_OCI_RUNTIME is {configured}, which does not exist";
+            throw new ContainerException("CONTAINER3020", $"{where}: RUN needs an OCI runtime and none was found ({looked}). Install one (apt-get install runc), or set SDK_CONTAINERS_OCI_RUNTIME to its path.");
         }
 
         if (!Environment.IsPrivilegedProcess)
