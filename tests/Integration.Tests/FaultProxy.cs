@@ -40,6 +40,11 @@ public sealed class FaultProxy : IAsyncDisposable
 
     public bool FlipBlobBytes { get; set; }
 
+    /// <summary>The share of requests (0 to 1) held for <see cref="SlowDelay"/> before they are answered.</summary>
+    public double SlowRate { get; set; }
+
+    public TimeSpan SlowDelay { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>When set, blob GETs are answered 307 to this base URL + /blobs/&lt;digest&gt; (a CDN, or a bad scheme).</summary>
     public string? RedirectBlobsTo { get; set; }
 
@@ -67,6 +72,14 @@ public sealed class FaultProxy : IAsyncDisposable
     {
         var pathAndQuery = context.Request.Path + context.Request.QueryString;
         var fault = PickFault(context.Request.Path);
+        if (SlowRate > 0 && context.Request.Path != "/v2/" && NextDouble() < SlowRate)
+        {
+            // Slower than the client waits: it gives up on this answer and must try again.
+            Interlocked.Increment(ref FaultsInjected);
+            Requests.Enqueue((context.Request.Method, pathAndQuery, -1));
+            await Task.Delay(SlowDelay);
+        }
+
         if (fault is "503" or "429")
         {
             Interlocked.Increment(ref FaultsInjected);
@@ -178,6 +191,14 @@ public sealed class FaultProxy : IAsyncDisposable
                 2 => "reset",
                 _ => path.Value!.Contains("/blobs/sha256:", StringComparison.Ordinal) ? "truncate" : "503",
             };
+        }
+    }
+
+    private double NextDouble()
+    {
+        lock (_randomLock)
+        {
+            return _random.NextDouble();
         }
     }
 

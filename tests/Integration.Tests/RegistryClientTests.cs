@@ -125,6 +125,38 @@ public sealed class RegistryClientTests(TestEnvironment env, RegistryFixture reg
     }
 
     [Fact]
+    public async Task SlowAnswersPastTheTimeoutAreRetriedAndAlwaysSlowOnesFailInBoundedTime()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        var image = await TestImages.BuildAsync(work, new BlobStore(work.Combine("cache")));
+        using (var plain = new RegistrySession(new RegistryOptions(), NullBuildLog.Instance))
+        {
+            await new RegistryPusher(plain).PushAsync(image, new References.RepositoryLocation(registry.Server.Host, "slow/app"), ["1"], CancellationToken.None);
+        }
+
+        await using var proxy = new FaultProxy(registry.Server.Host) { SlowRate = 0.3, SlowDelay = TimeSpan.FromSeconds(4) };
+        var options = new RegistryOptions { RequestTimeout = TimeSpan.FromSeconds(1), RetryBaseDelay = TimeSpan.FromMilliseconds(50), MaxRetries = 8 };
+        using (var session = new RegistrySession(options, NullBuildLog.Instance))
+        {
+            var pulled = await new RegistryPuller(session, new BlobStore(work.Combine("fresh"))).PullAsync(References.ImageReference.Parse($"{proxy.Host}/slow/app:1"), Amd64, CancellationToken.None);
+            Assert.Equal(image.ManifestDigest, pulled.Image.ManifestDigest);
+        }
+
+        Assert.True(proxy.FaultsInjected > 0, "no answer was slowed");
+        proxy.SlowRate = 1;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using (var session = new RegistrySession(options with { MaxRetries = 2 }, NullBuildLog.Instance))
+        {
+            var ex = await Assert.ThrowsAsync<ContainerException>(() => new RegistryPuller(session, new BlobStore(work.Combine("other"))).PullAsync(References.ImageReference.Parse($"{proxy.Host}/slow/app:1"), Amd64, CancellationToken.None));
+            Assert.Equal(ErrorCodes.RegistryUnreachable, ex.Code);
+            Assert.Contains("did not answer within 1 s, after 3 attempts", ex.Message);
+        }
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"giving up took {clock.Elapsed}");
+    }
+
+    [Fact]
     public async Task APullThroughAProxyThatFlipsABlobByteFailsNamingTheLayer()
     {
         env.Require();
