@@ -132,7 +132,7 @@ internal static class BuildCommand
 }
 
 /// <summary>Build progress on stderr: plain lines, or on a terminal step lines highlighted and command output dimmed.</summary>
-internal sealed class BuildProgressLog(bool terminal) : IBuildLog
+internal sealed partial class BuildProgressLog(bool terminal) : IBuildLog
 {
     private readonly bool _verbose = Environment.GetEnvironmentVariable("SDK_CONTAINERS_VERBOSE") == "1";
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
@@ -146,7 +146,7 @@ internal sealed class BuildProgressLog(bool terminal) : IBuildLog
         }
 
         var elapsed = $"{_clock.Elapsed.TotalSeconds,6:F1}s";
-        var isStep = message.StartsWith('[') && (message.Contains("] ", StringComparison.Ordinal) && (message.Contains("] RUN", StringComparison.Ordinal) || message.Contains("] COPY", StringComparison.Ordinal) || message.Contains("] ADD", StringComparison.Ordinal) || message.Contains("] WORKDIR", StringComparison.Ordinal) || message.Contains("] CACHED", StringComparison.Ordinal)));
+        var isStep = StepLine().IsMatch(message);
         Console.Error.WriteLine(isStep ? $"\u001b[1;34m{elapsed} {message}\u001b[0m" : $"\u001b[2m{elapsed}\u001b[0m {message}");
     }
 
@@ -159,4 +159,8 @@ internal sealed class BuildProgressLog(bool terminal) : IBuildLog
     }
 
     public void Warning(string code, string message) => Console.Error.WriteLine(terminal ? $"\u001b[33mwarning {code}: {message}\u001b[0m" : $"warning {code}: {message}");
+
+    /// <summary>"[stage 2/5] RUN …", the line a step starts with (command output follows the same prefix).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\[[^\]]+ \d+/\d+\] (RUN|COPY|ADD|WORKDIR|CACHED) ")]
+    private static partial System.Text.RegularExpressions.Regex StepLine();
 }

@@ -8,8 +8,7 @@ namespace Sdk.Containers.Integration;
 [Collection(EnvironmentCollection.Name)]
 public sealed class CliTests(TestEnvironment env, RegistryFixture registry) : IClassFixture<RegistryFixture>
 {
-    private static ProcessResult Cli(params string[] args)
-        => TestEnvironment.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "dotnet-containerize.dll"), .. args], timeout: TimeSpan.FromMinutes(3));
+    private static ProcessResult Cli(params string[] args) => TestEnvironment.Cli(args);
 
     [Fact]
     public async Task PushCopyInspectAndPullAgreeWithSkopeo()

@@ -85,7 +85,7 @@ public sealed class CrashAndConcurrencyTests(TestEnvironment env)
             $"-p:ContainerArchiveOutputPath={Path.Combine(project, "out", "hello.tar")}",
             $"-p:ContainerCacheDirectory={cache.Path}",
         ]));
-        var verify = Task.Run(() => TestEnvironment.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "dotnet-containerize.dll"), "verify", Path.Combine(env.BaseImages, "aspnet.tar"), "--cache", cache.Path]));
+        var verify = Task.Run(() => TestEnvironment.Cli(["verify", Path.Combine(env.BaseImages, "aspnet.tar"), "--cache", cache.Path]));
 
         var results = await Task.WhenAll(Publish(first), Publish(second), verify);
         foreach (var result in results)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Formats.Tar;
-using System.Net;
 using System.Security.Cryptography;
 using Sdk.Containers.Archives;
 using Sdk.Containers.Unpacking;
@@ -12,8 +11,7 @@ namespace Sdk.Containers.Integration;
 [Collection(EnvironmentCollection.Name)]
 public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture fixture) : IClassFixture<DockerfileFixture>
 {
-    private static ProcessResult Cli(params string[] args)
-        => TestEnvironment.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "dotnet-containerize.dll"), .. args], timeout: TimeSpan.FromMinutes(5));
+    private static ProcessResult Cli(params string[] args) => TestEnvironment.Cli(args);
 
     private string Context(TempDirectory work, string dockerfile)
     {
@@ -133,30 +131,14 @@ public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture 
         using var work = new TempDirectory();
         var body = "downloaded payload\n"u8.ToArray();
         var digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body));
-        using var listener = new HttpListener();
-        var port = RegistryServer.FreePort();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        listener.Start();
-        _ = Task.Run(async () =>
-        {
-            while (listener.IsListening)
-            {
-                var request = await listener.GetContextAsync();
-                request.Response.StatusCode = request.Request.Url!.AbsolutePath == "/files/payload.txt" ? 200 : 404;
-                await request.Response.OutputStream.WriteAsync(body);
-                request.Response.Close();
-            }
-        });
-
-        var url = $"http://127.0.0.1:{port}/files/payload.txt";
+        using var server = LocalHttpServer.Start((request, _) => request.Url!.AbsolutePath == "/files/payload.txt"
+            ? new HttpAnswer(200, "text/plain", body)
+            : new HttpAnswer(404, "text/plain", "not found"u8.ToArray()));
+        var url = $"http://{server.Host}/files/payload.txt";
         var good = await fixture.BuildOursAsync(Context(work, $"FROM scratch\nADD --checksum={digest} {url} /downloads/\n"), new Dictionary<string, string>());
         var root = work.Combine("unpacked");
         Directory.CreateDirectory(root);
-        await using (var blob = good.Image.Layers[^1].OpenBlob())
-        await using (var tar = LayerUnpacker.OpenDecompressed(blob))
-        {
-            await LayerUnpacker.UnpackAsync(tar, root, new UnpackOptions { Description = "layer" }, CancellationToken.None);
-        }
+        await LayerUnpacker.UnpackLayerAsync(good.Image.Layers[^1], root, "the ADD layer", CancellationToken.None);
 
         Assert.Equal(body, await File.ReadAllBytesAsync(Path.Combine(root, "downloads", "payload.txt")));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(root, "downloads", "payload.txt")));
@@ -166,7 +148,6 @@ public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture 
         var error = await Assert.ThrowsAsync<Dockerfiles.DockerfileSyntaxException>(() => fixture.BuildOursAsync(Context(other, $"FROM scratch\nADD --checksum={wrong} {url} /downloads/\n"), new Dictionary<string, string>()));
         Assert.Contains($"has the digest {digest}, not the {wrong} that --checksum expects; nothing was added", error.Message);
         Assert.StartsWith("Dockerfile:2:5:", error.Message);
-        listener.Stop();
     }
 
     [Fact]
@@ -205,9 +186,8 @@ public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture 
         env.Require();
         using var work = new TempDirectory();
         var context = Context(work, "ARG BASE\nFROM ${BASE}\nRUN echo never\n");
-        var result = TestEnvironment.Run(
-            "dotnet",
-            [Path.Combine(AppContext.BaseDirectory, "dotnet-containerize.dll"), "build", context, "--build-arg", $"BASE={fixture.BaseImage}", "--no-cache", "--progress=plain", "--cache", fixture.Cache],
+        var result = TestEnvironment.Cli(
+            ["build", context, "--build-arg", $"BASE={fixture.BaseImage}", "--no-cache", "--progress=plain", "--cache", fixture.Cache],
             new Dictionary<string, string> { ["SDK_CONTAINERS_OCI_RUNTIME"] = "/nonexistent/runc" });
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("error CONTAINER3020: Dockerfile:3: RUN needs an OCI runtime and none was found (SDK_CONTAINERS_OCI_RUNTIME is /nonexistent/runc, which does not exist). Install one (apt-get install runc)", result.Output);

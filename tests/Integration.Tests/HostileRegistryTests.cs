@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
 using Sdk.Containers.Archives;
@@ -18,69 +17,23 @@ namespace Sdk.Containers.Integration;
 [Collection(EnvironmentCollection.Name)]
 public sealed class HostileRegistryTests(TestEnvironment env)
 {
-    private static ProcessResult Cli(params string[] args)
-        => TestEnvironment.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "dotnet-containerize.dll"), .. args], timeout: TimeSpan.FromMinutes(3));
-
-    /// <summary>Answers every request with what <paramref name="respond"/> says: status, content type, body and headers.</summary>
-    private static (HttpListener Listener, string Host) Serve(Func<HttpListenerRequest, string, (int Status, string ContentType, string Body, Dictionary<string, string>? Headers)> respond)
-    {
-        var port = RegistryServer.FreePort();
-        var host = $"127.0.0.1:{port}";
-        var listener = new HttpListener();
-        listener.Prefixes.Add($"http://{host}/");
-        listener.Start();
-        _ = Task.Run(async () =>
-        {
-            while (listener.IsListening)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await listener.GetContextAsync();
-                }
-                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
-
-                var (status, contentType, body, headers) = respond(context.Request, host);
-                context.Response.StatusCode = status;
-                context.Response.ContentType = contentType;
-                foreach (var (name, value) in headers ?? [])
-                {
-                    context.Response.Headers[name] = value;
-                }
-
-                var bytes = Encoding.UTF8.GetBytes(body);
-                if (context.Request.HttpMethod != "HEAD")
-                {
-                    await context.Response.OutputStream.WriteAsync(bytes);
-                }
-
-                context.Response.Close();
-            }
-        });
-        return (listener, host);
-    }
+    private static ProcessResult Cli(params string[] args) => TestEnvironment.Cli(args);
 
     [Fact]
     public void AManifestOfAnUnknownMediaTypeIsRefusedNamingIt()
     {
         env.Require();
         using var work = new TempDirectory();
-        var (listener, host) = Serve((request, _) => request.Url!.AbsolutePath switch
+        using var server = LocalHttpServer.Start((request, _) => request.Url!.AbsolutePath switch
         {
-            "/v2/" => (200, "application/json", "{}", null),
-            _ => (200, "application/vnd.example.mystery+json", "{\"schemaVersion\": 2, \"mediaType\": \"application/vnd.example.mystery+json\"}", null),
+            "/v2/" => new(200, "application/json", "{}"u8.ToArray()),
+            _ => new(200, "application/vnd.example.mystery+json", "{\"schemaVersion\": 2, \"mediaType\": \"application/vnd.example.mystery+json\"}"u8.ToArray()),
         });
-        using (listener)
-        {
-            var result = Cli("pull", $"{host}/odd/image:1", "--cache", work.Combine("cache"));
-            Assert.Equal(1, result.ExitCode);
-            Assert.Contains("error CONTAINER2001:", result.Output);
-            Assert.Contains("application/vnd.example.mystery+json", result.Output);
-            Assert.DoesNotContain("   at ", result.Output);
-        }
+        var result = Cli("pull", $"{server.Host}/odd/image:1", "--cache", work.Combine("cache"));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("error CONTAINER2001:", result.Output);
+        Assert.Contains("application/vnd.example.mystery+json", result.Output);
+        Assert.DoesNotContain("   at ", result.Output);
     }
 
     [Fact]
@@ -88,19 +41,16 @@ public sealed class HostileRegistryTests(TestEnvironment env)
     {
         env.Require();
         using var work = new TempDirectory();
-        var (listener, host) = Serve((request, self) => request.Url!.AbsolutePath switch
+        using var server = LocalHttpServer.Start((request, self) => request.Url!.AbsolutePath switch
         {
-            "/token" => (200, "application/json", "<html>this is not a token</html>", null),
-            _ => (401, "application/json", "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}", new Dictionary<string, string> { ["WWW-Authenticate"] = $"Bearer realm=\"http://{self}/token\",service=\"test\",scope=\"repository:odd/image:pull\"" }),
+            "/token" => new(200, "application/json", "<html>this is not a token</html>"u8.ToArray()),
+            _ => new(401, "application/json", "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}"u8.ToArray(), new Dictionary<string, string> { ["WWW-Authenticate"] = $"Bearer realm=\"http://{self}/token\",service=\"test\",scope=\"repository:odd/image:pull\"" }),
         });
-        using (listener)
-        {
-            var result = Cli("pull", $"{host}/odd/image:1", "--cache", work.Combine("cache"));
-            Assert.Equal(1, result.ExitCode);
-            Assert.Matches(new Regex("error CONTAINER10(20|21|23):"), result.Output);
-            Assert.Contains("token", result.Output, StringComparison.OrdinalIgnoreCase);
-            Assert.DoesNotContain("   at ", result.Output);
-        }
+        var result = Cli("pull", $"{server.Host}/odd/image:1", "--cache", work.Combine("cache"));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Matches(new Regex("error CONTAINER10(20|21|23):"), result.Output);
+        Assert.Contains("token", result.Output, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("   at ", result.Output);
     }
 
     [Fact]
@@ -116,7 +66,8 @@ public sealed class HostileRegistryTests(TestEnvironment env)
         // A small layer that uploads at once and a 48 MB one (random, so it does not compress) that takes a while.
         var random = new byte[48 << 20];
         new Random(7).NextBytes(random);
-        await File.WriteAllBytesAsync(work.Combine("big", "data.bin").Also(p => Directory.CreateDirectory(Path.GetDirectoryName(p)!)), random);
+        Directory.CreateDirectory(work.Combine("big"));
+        await File.WriteAllBytesAsync(work.Combine("big", "data.bin"), random);
         work.WriteFile("small/hello.txt", "hello");
         var options = new LayerWriterOptions { Format = ImageFormat.Oci };
         var small = await new LayerWriter(store).WriteAsync(LayerPlan.FromDirectory(work.Combine("small"), "/small", "small"), options, CancellationToken.None);
@@ -129,7 +80,7 @@ public sealed class HostileRegistryTests(TestEnvironment env)
         await DockerArchiveWriter.WriteAsync(image, ["kill/app:1"], archive, DateTimeOffset.FromUnixTimeSeconds(1), CancellationToken.None);
 
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "dotnet-containerize.dll"), "push", archive, $"{proxy.Host}/kill/app:1", "--cache", cache, "--chunk-size", "1048576" })
+        foreach (var arg in new[] { TestEnvironment.CliPath, "push", archive, $"{proxy.Host}/kill/app:1", "--cache", cache, "--chunk-size", "1048576" })
         {
             info.ArgumentList.Add(arg);
         }
@@ -173,14 +124,5 @@ public sealed class HostileRegistryTests(TestEnvironment env)
         Assert.True(existing >= 1, $"nothing uploaded before the kill was reused: {again.Output}");
         var verified = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", $"docker://{registry.Host}/kill/app:1"]).AssertSuccess();
         Assert.Contains(image.ManifestDigest.ToString(), verified.StandardOutput);
-    }
-}
-
-internal static class PathExtensions
-{
-    public static string Also(this string path, Action<string> action)
-    {
-        action(path);
-        return path;
     }
 }

@@ -132,7 +132,7 @@ public sealed class PublishToArchiveTests(TestEnvironment env)
         await OciSchemas.AssertValidIndexAsync(await File.ReadAllTextAsync(Path.Combine(layout, "index.json")));
         await OciSchemas.AssertValidLayoutAsync(await File.ReadAllTextAsync(Path.Combine(layout, "oci-layout")));
 
-        var verify = TestEnvironment.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "dotnet-containerize.dll"), "verify", archive, "--cache", env.Cache]).AssertSuccess();
+        var verify = TestEnvironment.Cli(["verify", archive, "--cache", env.Cache]).AssertSuccess();
         Assert.Contains($"manifest {ours.Image.ManifestDigest}", verify.Output);
     }
 

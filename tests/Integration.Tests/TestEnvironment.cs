@@ -122,6 +122,12 @@ public sealed class TestEnvironment : IDisposable
 
     public ProcessResult Docker(params string[] arguments) => Run("/usr/bin/docker", arguments, timeout: TimeSpan.FromMinutes(3));
 
+    /// <summary>Runs this build's `dotnet containerize` (copied beside the tests), optionally with extra environment.</summary>
+    public static ProcessResult Cli(string[] arguments, IDictionary<string, string>? environment = null)
+        => Run("dotnet", [CliPath, .. arguments], environment, TimeSpan.FromMinutes(5));
+
+    public static string CliPath => Path.Combine(AppContext.BaseDirectory, "dotnet-containerize.dll");
+
     public static ProcessResult Run(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, TimeSpan? timeout = null)
     {
         var info = new ProcessStartInfo(fileName)

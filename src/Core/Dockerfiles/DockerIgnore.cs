@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.RegularExpressions;
 
 namespace Sdk.Containers.Dockerfiles;
@@ -39,13 +38,13 @@ public sealed class DockerIgnore
                 }
             }
 
-            line = Clean(line);
+            line = PathPattern.Clean(line);
             if (line != "/")
             {
                 line = line.TrimStart('/');
             }
 
-            _patterns.Add((new Regex(ToRegex(line), RegexOptions.CultureInvariant), exclusion, line));
+            _patterns.Add((new Regex(PathPattern.ToRegex(line, dockerIgnore: true), RegexOptions.CultureInvariant), exclusion, line));
         }
     }
 
@@ -62,7 +61,7 @@ public sealed class DockerIgnore
     /// <summary>Whether a path of the context (relative, '/'-separated) is left out of it.</summary>
     public bool IsExcluded(string path)
     {
-        path = Clean(path).TrimStart('/');
+        path = PathPattern.Clean(path).TrimStart('/');
         var parents = path.Split('/');
         var matched = false;
         foreach (var (pattern, exclusion, _) in _patterns)
@@ -91,68 +90,4 @@ public sealed class DockerIgnore
     /// <summary>Whether some exception ('!') could re-include a path under this excluded directory.</summary>
     public bool MayReinclude(string directory)
         => _patterns.Any(p => p.Exclusion && (p.Text.StartsWith(directory + "/", StringComparison.Ordinal) || p.Text.Contains('*') || p.Text.Contains('?') || p.Text.Contains('[')));
-
-    internal static string ToRegex(string pattern)
-    {
-        var regex = new StringBuilder("^");
-        for (var i = 0; i < pattern.Length; i++)
-        {
-            var ch = pattern[i];
-            switch (ch)
-            {
-                case '*' when i + 1 < pattern.Length && pattern[i + 1] == '*':
-                    i++;
-                    if (i + 1 < pattern.Length && pattern[i + 1] == '/')
-                    {
-                        i++;
-                    }
-
-                    regex.Append(i + 1 >= pattern.Length ? ".*" : "(.*/)?");
-                    break;
-                case '*':
-                    regex.Append("[^/]*");
-                    break;
-                case '?':
-                    regex.Append("[^/]");
-                    break;
-                case '\\':
-                    regex.Append(i + 1 < pattern.Length ? Regex.Escape(pattern[++i].ToString()) : @"\\");
-                    break;
-                case '[' or ']':
-                    regex.Append(ch);
-                    break;
-                default:
-                    regex.Append(Regex.Escape(ch.ToString()));
-                    break;
-            }
-        }
-
-        return regex.Append('$').ToString();
-    }
-
-    /// <summary>Go's filepath.Clean for '/'-separated paths.</summary>
-    internal static string Clean(string path)
-    {
-        var rooted = path.StartsWith('/');
-        var parts = new List<string>();
-        foreach (var part in path.Split('/'))
-        {
-            if (part.Length == 0 || part == ".")
-            {
-                continue;
-            }
-
-            if (part == ".." && parts.Count > 0 && parts[^1] != "..")
-            {
-                parts.RemoveAt(parts.Count - 1);
-            }
-            else if (part != ".." || !rooted)
-            {
-                parts.Add(part);
-            }
-        }
-
-        var joined = string.Join('/', parts);
-        return rooted ? "/" + joined : joined.Length == 0 ? "." : joined;
-    }
 }

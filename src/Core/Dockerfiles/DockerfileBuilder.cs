@@ -1,8 +1,10 @@
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Sdk.Containers.Building;
 using Sdk.Containers.Images;
 using Sdk.Containers.Layers;
 using Sdk.Containers.Registry;
+using Sdk.Containers.Running;
 using Sdk.Containers.Sources;
 using Sdk.Containers.Storage;
 using Sdk.Containers.Unpacking;
@@ -109,9 +111,11 @@ internal sealed class BuildSession(
     string dockerfile,
     string work)
 {
-    private readonly Dictionary<int, Task<StageBuild>> _stages = [];
-    private readonly Dictionary<string, Task<(Image Image, string Key)>> _images = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Task<SourceTree>> _imageTrees = new(StringComparer.Ordinal);
+    // Each stage, image and unpacked image is made once per build, however many steps ask for it.
+    private readonly ConcurrentDictionary<int, Lazy<Task<StageBuild>>> _stages = new();
+    private readonly ConcurrentDictionary<string, Lazy<Task<(Image Image, string Key)>>> _images = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<SourceTree>>> _imageTrees = new(StringComparer.Ordinal);
+    private OciRuntime? _runtime;
     private readonly ImageLoader _loader = new(store, registries);
     private SourceTree? _context;
 
@@ -144,18 +148,10 @@ internal sealed class BuildSession(
     public string ContextDirectory => contextDirectory;
 
     public Task<StageBuild> StageAsync(int index, CancellationToken cancellationToken)
-    {
-        lock (_stages)
-        {
-            if (!_stages.TryGetValue(index, out var task))
-            {
-                task = BuildStageAsync(index, cancellationToken);
-                _stages[index] = task;
-            }
+        => _stages.GetOrAdd(index, i => new Lazy<Task<StageBuild>>(() => BuildStageAsync(i, cancellationToken))).Value;
 
-            return task;
-        }
-    }
+    /// <summary>The OCI runtime, found when the first RUN needs it.</summary>
+    public OciRuntime Runtime(string where) => _runtime ??= OciRuntime.Find(where);
 
     private async Task<StageBuild> BuildStageAsync(int index, CancellationToken cancellationToken)
     {
@@ -177,19 +173,7 @@ internal sealed class BuildSession(
 
     /// <summary>An image named in FROM or --from: a named context, or a reference (registry, or oci:/docker-archive: paths).</summary>
     public Task<(Image Image, string Key)> ImageAsync(string name, Platform platform, CancellationToken cancellationToken)
-    {
-        var key = $"{name}|{platform}";
-        lock (_images)
-        {
-            if (!_images.TryGetValue(key, out var task))
-            {
-                task = LoadAsync(name, platform, cancellationToken);
-                _images[key] = task;
-            }
-
-            return task;
-        }
-    }
+        => _images.GetOrAdd($"{name}|{platform}", _ => new Lazy<Task<(Image, string)>>(() => LoadAsync(name, platform, cancellationToken))).Value;
 
     private async Task<(Image Image, string Key)> LoadAsync(string name, Platform platform, CancellationToken cancellationToken)
     {
@@ -232,18 +216,7 @@ internal sealed class BuildSession(
 
     /// <summary>The files of an image, for COPY --from=image: its layers unpacked once per build.</summary>
     public Task<SourceTree> ImageTreeAsync(string name, Platform platform, CancellationToken cancellationToken)
-    {
-        lock (_imageTrees)
-        {
-            if (!_imageTrees.TryGetValue(name, out var task))
-            {
-                task = UnpackImageAsync(name, platform, cancellationToken);
-                _imageTrees[name] = task;
-            }
-
-            return task;
-        }
-    }
+        => _imageTrees.GetOrAdd($"{name}|{platform}", _ => new Lazy<Task<SourceTree>>(() => UnpackImageAsync(name, platform, cancellationToken))).Value;
 
     private async Task<SourceTree> UnpackImageAsync(string name, Platform platform, CancellationToken cancellationToken)
     {
@@ -251,7 +224,7 @@ internal sealed class BuildSession(
         var root = Directory.CreateDirectory(Path.Combine(work, "image-" + Guid.NewGuid().ToString("N")[..12])).FullName;
         foreach (var (layer, i) in image.Layers.Select((l, i) => (l, i)))
         {
-            await StageBuild.UnpackLayerAsync(layer, root, $"layer {i + 1} of {name}", cancellationToken).ConfigureAwait(false);
+            await LayerUnpacker.UnpackLayerAsync(layer, root, $"layer {i + 1} of {name}", cancellationToken).ConfigureAwait(false);
         }
 
         return new SourceTree(root, DockerIgnore.Empty, $"the image {name}", isContext: false);

@@ -80,8 +80,7 @@ public static class FileCopier
     {
         if (components.Length > 0 && !destinationIsDirectory)
         {
-            var (parent, _) = RootfsPath.ResolveParent(rootfs, components, options.Where, (dir, _) => SetMetadata(dir, DirectoryMode, options.Owner ?? (0, 0)));
-            var host = Path.Combine(parent, components[^1]);
+            var host = Path.Combine(MakeParents(rootfs, components, options.Owner ?? (0, 0), options.Where), components[^1]);
             if (!Posix.TryLStat(host, out var existing))
             {
                 return host;
@@ -112,8 +111,7 @@ public static class FileCopier
             return rootfs;
         }
 
-        var (parent, _) = RootfsPath.ResolveParent(rootfs, components, options.Where, (dir, _) => SetMetadata(dir, DirectoryMode, options.Owner ?? (0, 0)));
-        var host = Path.Combine(parent, components[^1]);
+        var host = Path.Combine(MakeParents(rootfs, components, options.Owner ?? (0, 0), options.Where), components[^1]);
         if (Posix.TryLStat(host, out var existing))
         {
             if (existing.IsDirectory)
@@ -204,10 +202,15 @@ public static class FileCopier
         }
     }
 
+    /// <summary>Makes the missing parent directories of a path in the root (0755, with the given owner) and returns
+    /// the host path of its parent, links followed inside the root.</summary>
+    internal static string MakeParents(string rootfs, string[] components, (int Uid, int Gid) owner, string where)
+        => RootfsPath.ResolveParent(rootfs, components, where, (directory, _) => SetMetadata(directory, DirectoryMode, owner)).HostPath;
+
     private static (int, int) Owner(CopyOptions options, FileStatus? status, SourceTree? tree)
         => options.Owner ?? (tree is { IsContext: false } && status is { } s ? (s.Uid, s.Gid) : (0, 0));
 
-    private static void SetMetadata(string host, UnixFileMode mode, (int Uid, int Gid) owner)
+    internal static void SetMetadata(string host, UnixFileMode mode, (int Uid, int Gid) owner)
     {
         SetOwner(host, owner);
         if (!OperatingSystem.IsWindows())

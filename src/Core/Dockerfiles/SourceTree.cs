@@ -38,7 +38,7 @@ public sealed class SourceTree
     /// <summary>What a COPY source names: one path, or every path a wildcard matches (none is an error).</summary>
     public IReadOnlyList<SourceMatch> Resolve(string source, Func<string, ContainerException> error)
     {
-        var cleaned = DockerIgnore.Clean("/" + source).TrimStart('/');
+        var cleaned = PathPattern.Clean("/" + source).TrimStart('/');
         if (!HasWildcards(cleaned))
         {
             if (cleaned.Length == 0)
@@ -65,7 +65,7 @@ public sealed class SourceTree
             return [new SourceMatch(host, cleaned, status)];
         }
 
-        var pattern = new Regex("^" + string.Join('/', cleaned.Split('/').Select(SegmentRegex)) + "$", RegexOptions.CultureInvariant);
+        var pattern = new Regex(PathPattern.ToRegex(cleaned, dockerIgnore: false), RegexOptions.CultureInvariant);
         var depth = cleaned.Split('/').Length;
         var matches = Walk(string.Empty, maxDepth: depth)
             .Where(m => m.RelativePath.Split('/').Length == depth && pattern.IsMatch(m.RelativePath))
@@ -156,42 +156,5 @@ public sealed class SourceTree
         }
 
         hash.AppendData("\n"u8);
-    }
-
-    private static string SegmentRegex(string segment)
-    {
-        var regex = new StringBuilder();
-        for (var i = 0; i < segment.Length; i++)
-        {
-            var ch = segment[i];
-            switch (ch)
-            {
-                case '*':
-                    regex.Append("[^/]*");
-                    break;
-                case '?':
-                    regex.Append("[^/]");
-                    break;
-                case '\\' when i + 1 < segment.Length:
-                    regex.Append(Regex.Escape(segment[++i].ToString()));
-                    break;
-                case '[':
-                    var end = segment.IndexOf(']', i + 1);
-                    if (end < 0)
-                    {
-                        throw new ContainerException("CONTAINER3011", $"the pattern '{segment}' has a '[' without a closing ']'.");
-                    }
-
-                    var body = segment[(i + 1)..end];
-                    regex.Append('[').Append(body.StartsWith('^') || body.StartsWith('!') ? "^" + body[1..] : body).Append(']');
-                    i = end;
-                    break;
-                default:
-                    regex.Append(Regex.Escape(ch.ToString()));
-                    break;
-            }
-        }
-
-        return regex.ToString();
     }
 }

@@ -8,8 +8,6 @@ namespace Sdk.Containers.Dockerfiles;
 
 internal sealed partial class StageBuild
 {
-    private static OciRuntime? s_runtime;
-
     private sealed record MountSpec(string Type, string Target, string? Source, string? From, string? Id, bool ReadWrite, UnixFileMode Mode, int Uid, int Gid, string? Size);
 
     private async Task RunAsync(DockerfileNode instruction, CancellationToken cancellationToken)
@@ -93,7 +91,7 @@ internal sealed partial class StageBuild
         var createdBy = $"RUN {string.Join(' ', args)} # buildkit";
         await StepAsync(instruction, createdBy, keyParts, historyAdded: false, async ct =>
         {
-            s_runtime ??= OciRuntime.Find(Where(instruction));
+            var runtime = _session.Runtime(Where(instruction));
             if (Platform.Architecture != _session.Host.Architecture)
             {
                 throw _session.Error(instruction, $"RUN for {Platform} cannot run on this {_session.Host} machine: it would need an emulator (binfmt_misc with qemu), which is not supported. Build for {_session.Host}, or move the command to a stage with FROM --platform=$BUILDPLATFORM.");
@@ -105,8 +103,7 @@ internal sealed partial class StageBuild
             var cwdComponents = RootfsPath.Components(workingDirectory, Where(instruction));
             if (cwdComponents.Length > 0)
             {
-                var (parent, _) = RootfsPath.ResolveParent(rootfs, cwdComponents, Where(instruction), (_, _) => { });
-                Directory.CreateDirectory(Path.Combine(parent, cwdComponents[^1]));
+                Directory.CreateDirectory(Path.Combine(FileCopier.MakeParents(rootfs, cwdComponents, (0, 0), Where(instruction)), cwdComponents[^1]));
             }
 
             var ignore = new HashSet<string>(StringComparer.Ordinal);
@@ -138,7 +135,7 @@ internal sealed partial class StageBuild
             }
 
             var progress = $"[{Label} {_step}/{_stage.Instructions.Count}]";
-            var exit = await s_runtime.RunAsync(rootfs, new RuntimeProcess(args, env, workingDirectory, resolved.Uid, resolved.Gid, resolved.AdditionalGids), runtimeMounts, hostNetwork, line => Log.Info($"{progress} {line}"), ct).ConfigureAwait(false);
+            var exit = await runtime.RunAsync(rootfs, new RuntimeProcess(args, env, workingDirectory, resolved.Uid, resolved.Gid, resolved.AdditionalGids), runtimeMounts, hostNetwork, line => Log.Info($"{progress} {line}"), ct).ConfigureAwait(false);
 
             // The runtime's own mount points (/proc, /dev, /sys) are not part of the image when it had none.
             foreach (var path in ignore.OrderByDescending(p => p.Length))

@@ -153,9 +153,7 @@ internal sealed partial class StageBuild
             return;
         }
 
-        var text = instruction.Value == "healthcheck"
-            ? string.Join(' ', instruction.Next?.Next is { } cmd ? new[] { cmd.Value } : [])
-            : instruction.Arguments.FirstOrDefault() ?? string.Empty;
+        var text = (instruction.Value == "healthcheck" ? instruction.Next?.Next?.Value : instruction.Arguments.FirstOrDefault()) ?? string.Empty;
         var trimmed = text.Trim();
         if (!(trimmed.StartsWith("[\"", StringComparison.Ordinal) || trimmed.StartsWith("['", StringComparison.Ordinal)) || !trimmed.EndsWith(']'))
         {
@@ -185,38 +183,23 @@ internal sealed partial class StageBuild
     {
         var directory = Image.Config.WorkingDir ?? "/";
         var user = Image.Config.User ?? string.Empty;
-        await StepAsync(instruction, $"WORKDIR {directory}", ["workdir", directory, user], historyAdded: true, async ct =>
+        await StepAsync(instruction, $"WORKDIR {directory}", ["workdir", directory, user], historyAdded: true, ct =>
         {
             var components = RootfsPath.Components(directory, _session.File);
-            if (components.Length == 0)
+            if (components.Length > 0)
             {
-                return null;
-            }
-
-            var owner = string.IsNullOrEmpty(user) ? (0, 0) : ResolveUser(instruction, user) is var u ? (u.Uid, u.Gid) : (0, 0);
-            void Made(string host)
-            {
-                if (Environment.IsPrivilegedProcess)
+                // Made as BuildKit makes it: 0755, owned by the stage's USER.
+                var resolved = string.IsNullOrEmpty(user) ? null : ResolveUser(instruction, user);
+                var owner = resolved is null ? (0, 0) : (resolved.Uid, resolved.Gid);
+                var target = Path.Combine(FileCopier.MakeParents(_rootfs!, components, owner, _session.File), components[^1]);
+                if (!Posix.TryLStat(target, out _))
                 {
-                    Posix.LChown(host, owner.Item1, owner.Item2);
-                }
-
-                if (!OperatingSystem.IsWindows())
-                {
-                    File.SetUnixFileMode(host, LayerEntry.DirectoryMode);
+                    Directory.CreateDirectory(target);
+                    FileCopier.SetMetadata(target, LayerEntry.DirectoryMode, owner);
                 }
             }
 
-            var (parent, _) = RootfsPath.ResolveParent(_rootfs!, components, _session.File, (host, _) => Made(host));
-            var target = Path.Combine(parent, components[^1]);
-            if (!Posix.TryLStat(target, out _))
-            {
-                Directory.CreateDirectory(target);
-                Made(target);
-            }
-
-            await Task.CompletedTask.ConfigureAwait(false);
-            return null;
+            return Task.FromResult<IReadOnlySet<string>?>(null);
         }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -320,18 +303,11 @@ internal sealed partial class StageBuild
 
         for (; _applied < Layers.Count; _applied++)
         {
-            await UnpackLayerAsync(Layers[_applied], _rootfs, $"layer {_applied + 1} of {Label}", cancellationToken).ConfigureAwait(false);
+            await LayerUnpacker.UnpackLayerAsync(Layers[_applied], _rootfs, $"layer {_applied + 1} of {Label}", cancellationToken).ConfigureAwait(false);
             _snapshot = null;
         }
 
         return _rootfs;
-    }
-
-    internal static async Task UnpackLayerAsync(Layer layer, string root, string description, CancellationToken cancellationToken)
-    {
-        await using var blob = new FileStream(layer.BlobPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        await using var tar = LayerUnpacker.OpenDecompressed(blob);
-        await LayerUnpacker.UnpackAsync(tar, root, new UnpackOptions { Description = description }, cancellationToken).ConfigureAwait(false);
     }
 
     private string Expand(DockerfileNode instruction, string word, IReadOnlyDictionary<string, string>? scope = null)

@@ -32,13 +32,7 @@ public sealed class ContainerPublisher(IBuildLog log)
         }
 
         var toDaemon = string.IsNullOrWhiteSpace(request.ArchiveOutputPath) && string.IsNullOrWhiteSpace(request.Registry) && string.IsNullOrWhiteSpace(request.OciLayoutOutputPath);
-        if (toDaemon && string.IsNullOrWhiteSpace(request.FallbackArchiveOutputPath) && request.LocalRegistry is null)
-        {
-            throw new ContainerException(ErrorCodes.InvalidOutput, "There is nowhere to put the image: set ContainerRegistry to push it, ContainerArchiveOutputPath to write a tarball, or LocalRegistry to load it into Docker or Podman.");
-        }
-
-        // Known before any work, so a mistyped LocalRegistry fails fast.
-        var daemon = toDaemon ? await Daemons.LocalDaemon.DetectAsync(request.LocalRegistry, log, cancellationToken).ConfigureAwait(false) : null;
+        var local = toDaemon ? await LocalEngineOutput.ChooseAsync(request.LocalRegistry, request.FallbackArchiveOutputPath, repository, log, cancellationToken).ConfigureAwait(false) : null;
 
         var registryOptions = new RegistryOptions
         {
@@ -139,24 +133,17 @@ public sealed class ContainerPublisher(IBuildLog log)
         }
 
         string? loadedInto = null;
-        if (toDaemon)
+        if (local?.Engine is { } engine)
         {
-            if (daemon is not null)
-            {
-                await daemon.LoadAsync(image, repoTags, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
-                loadedInto = daemon.Command;
-                log.Info($"Loaded {string.Join(", ", repoTags)} into {daemon.Command} (image ID {image.ConfigDigest})");
-            }
-            else if (!string.IsNullOrWhiteSpace(request.FallbackArchiveOutputPath))
-            {
-                archivePath = ResolveArchivePath(request.FallbackArchiveOutputPath, repository);
-                await DockerArchiveWriter.WriteAsync(image, repoTags, archivePath, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
-                log.Warning("CONTAINER1031", $"No {(request.LocalRegistry ?? "Docker or Podman")} engine answered, so the image was written to {archivePath} instead. Load it with `docker load -i {archivePath}`, or set ContainerRegistry or ContainerArchiveOutputPath.");
-            }
-            else
-            {
-                throw new ContainerException("CONTAINER1032", $"LocalRegistry is {request.LocalRegistry}, but no such engine answered. Start it, or set ContainerRegistry or ContainerArchiveOutputPath.");
-            }
+            await engine.LoadAsync(image, repoTags, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
+            loadedInto = engine.Command;
+            log.Info($"Loaded {string.Join(", ", repoTags)} into {engine.Command} (image ID {image.ConfigDigest})");
+        }
+        else if (local?.FallbackArchivePath is { } fallback)
+        {
+            archivePath = fallback;
+            await DockerArchiveWriter.WriteAsync(image, repoTags, archivePath, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
+            local.WarnFallback(log);
         }
 
         PushResult? push = null;

@@ -78,25 +78,12 @@ public sealed class DockerfilePublisher(IBuildLog log)
             outputs.Add(new ImageOutput(ImageOutputKind.DockerArchive, archivePath));
         }
 
-        string? loadedInto = null;
+        LocalEngineOutput? local = null;
         if (outputs.Count == 0)
         {
-            var daemon = await Daemons.LocalDaemon.DetectAsync(request.LocalRegistry, log, cancellationToken).ConfigureAwait(false);
-            if (daemon is not null)
-            {
-                outputs.Add(new ImageOutput(ImageOutputKind.Daemon));
-                loadedInto = daemon.Command;
-            }
-            else if (!string.IsNullOrWhiteSpace(request.FallbackArchiveOutputPath))
-            {
-                archivePath = ContainerPublisher.ResolveArchivePath(request.FallbackArchiveOutputPath, request.Repository);
-                outputs.Add(new ImageOutput(ImageOutputKind.DockerArchive, archivePath));
-                log.Warning("CONTAINER1031", $"No {(request.LocalRegistry ?? "Docker or Podman")} engine answered, so the image was written to {archivePath} instead. Load it with `docker load -i {archivePath}`, or set ContainerRegistry or ContainerArchiveOutputPath.");
-            }
-            else
-            {
-                throw new ContainerException("CONTAINER1032", "There is nowhere to put the image: set ContainerRegistry, ContainerArchiveOutputPath, or start Docker or Podman.");
-            }
+            local = await LocalEngineOutput.ChooseAsync(request.LocalRegistry, request.FallbackArchiveOutputPath, request.Repository, log, cancellationToken).ConfigureAwait(false);
+            outputs.Add(local.AsOutput());
+            archivePath ??= local.FallbackArchivePath;
         }
 
         var result = await new DockerfileBuilder(log).BuildAsync(new DockerfileBuildRequest
@@ -116,7 +103,12 @@ public sealed class DockerfilePublisher(IBuildLog log)
 
         using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
         await ImageOutput.DeliverAsync(result.Image, names, outputs, registries, request.LayerTimestamp, log, cancellationToken).ConfigureAwait(false);
+        if (local?.FallbackArchivePath is not null)
+        {
+            local.WarnFallback(log);
+        }
+
         var repoTags = names.Select(n => Archives.ImageNaming.Short(n)).ToArray();
-        return new ContainerPublishResult(result.Image, request.Repository, repoTags, archivePath, null, loadedInto);
+        return new ContainerPublishResult(result.Image, request.Repository, repoTags, archivePath, null, local?.Engine?.Command);
     }
 }

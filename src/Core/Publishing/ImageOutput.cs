@@ -30,6 +30,9 @@ public enum ImageOutputKind
 /// <summary>Where a built image goes, in buildx's --output syntax: type=docker|oci|registry|local[,dest=PATH][,tar=false].</summary>
 public sealed record ImageOutput(ImageOutputKind Kind, string? Destination = null)
 {
+    /// <summary>For <see cref="ImageOutputKind.Daemon"/>: the engine, when it was already found; else it is looked for.</summary>
+    public Daemons.LocalDaemon? Engine { get; init; }
+
     public static ImageOutput Parse(string value)
     {
         var fields = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -69,7 +72,8 @@ public sealed record ImageOutput(ImageOutputKind Kind, string? Destination = nul
         var references = names.Select(n => ImageReference.Parse(n, "-t")).ToArray();
 
         // OCI outputs carry OCI media types, as buildx writes them; the config bytes (and so the image ID) stay the same.
-        var asOci = image.Format == ImageFormat.Oci ? image : Image.Create(ImageFormat.Oci, image.Config, image.ConfigBytes, image.Layers);
+        Image? oci = null;
+        Image AsOci() => oci ??= image.Format == ImageFormat.Oci ? image : Image.Create(ImageFormat.Oci, image.Config, image.ConfigBytes, image.Layers);
         var repoTags = references.Select(r => ImageNaming.Short($"{r.Registry}/{r.Repository}:{r.Tag ?? "latest"}")).ToArray();
         foreach (var output in outputs)
         {
@@ -80,15 +84,15 @@ public sealed record ImageOutput(ImageOutputKind Kind, string? Destination = nul
                     log.Info($"Wrote {Describe(repoTags)} to {output.Destination} (image ID {image.ConfigDigest})");
                     break;
                 case ImageOutputKind.OciArchive:
-                    await OciArchiveWriter.WriteAsync(asOci, repoTags.FirstOrDefault(), output.Destination!, timestamp, cancellationToken).ConfigureAwait(false);
-                    log.Info($"Wrote {Describe(repoTags)} to the oci-archive {output.Destination} (digest {asOci.ManifestDigest})");
+                    await OciArchiveWriter.WriteAsync(AsOci(), repoTags.FirstOrDefault(), output.Destination!, timestamp, cancellationToken).ConfigureAwait(false);
+                    log.Info($"Wrote {Describe(repoTags)} to the oci-archive {output.Destination} (digest {AsOci().ManifestDigest})");
                     break;
                 case ImageOutputKind.OciLayout:
-                    await OciLayoutWriter.WriteAsync(asOci, repoTags.FirstOrDefault(), output.Destination!, cancellationToken).ConfigureAwait(false);
-                    log.Info($"Wrote {Describe(repoTags)} to the OCI layout {output.Destination} (digest {asOci.ManifestDigest})");
+                    await OciLayoutWriter.WriteAsync(AsOci(), repoTags.FirstOrDefault(), output.Destination!, cancellationToken).ConfigureAwait(false);
+                    log.Info($"Wrote {Describe(repoTags)} to the OCI layout {output.Destination} (digest {AsOci().ManifestDigest})");
                     break;
                 case ImageOutputKind.Daemon:
-                    var daemon = await Daemons.LocalDaemon.DetectAsync(null, log, cancellationToken).ConfigureAwait(false)
+                    var daemon = output.Engine ?? await Daemons.LocalDaemon.DetectAsync(null, log, cancellationToken).ConfigureAwait(false)
                         ?? throw new ContainerException("CONTAINER1032", "--load needs a Docker or Podman engine, and none answered. Start one, or write the image with --output type=docker,dest=FILE.");
                     await daemon.LoadAsync(image, repoTags, timestamp, cancellationToken).ConfigureAwait(false);
                     log.Info($"Loaded {Describe(repoTags)} into {daemon.Command} (image ID {image.ConfigDigest})");
@@ -111,9 +115,7 @@ public sealed record ImageOutput(ImageOutputKind Kind, string? Destination = nul
                     Directory.CreateDirectory(output.Destination!);
                     for (var i = 0; i < image.Layers.Count; i++)
                     {
-                        await using var blob = image.Layers[i].OpenBlob();
-                        await using var tar = LayerUnpacker.OpenDecompressed(blob);
-                        await LayerUnpacker.UnpackAsync(tar, output.Destination!, new UnpackOptions { Description = $"layer {i + 1}" }, cancellationToken).ConfigureAwait(false);
+                        await LayerUnpacker.UnpackLayerAsync(image.Layers[i], output.Destination!, $"layer {i + 1}", cancellationToken).ConfigureAwait(false);
                     }
 
                     log.Info($"Unpacked the image's files into {output.Destination}");

@@ -101,6 +101,14 @@ public static class LayerUnpacker
         }
     }
 
+    /// <summary>Applies a layer blob (compressed or not) onto a root.</summary>
+    public static async Task UnpackLayerAsync(Layers.Layer layer, string root, string description, CancellationToken cancellationToken)
+    {
+        await using var blob = layer.OpenBlob();
+        await using var tar = OpenDecompressed(blob);
+        await UnpackAsync(tar, root, new UnpackOptions { Description = description }, cancellationToken).ConfigureAwait(false);
+    }
+
     public static async Task UnpackAsync(Stream tarStream, string root, UnpackOptions options, CancellationToken cancellationToken)
     {
         var written = new HashSet<string>(StringComparer.Ordinal);
