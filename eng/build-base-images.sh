@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Builds the test base images (runtime-deps, runtime, aspnet) from this machine's own files: the libraries the .NET
+# Builds the test base images (runtime-deps, runtime, aspnet, sdk) from this machine's own files: the libraries the .NET
 # runtime links against (found with ldd, plus the ones it dlopens: ICU, OpenSSL, zlib), a static busybox for a shell,
 # an `app` user with uid 1654 and the environment of the official images. No network is used.
 #
 # Written independently of our C# code (tar, gzip, sha256sum, jq), so that reading these images tests our reader
 # against someone else's output. Output, under $OUT (default artifacts/base-images):
-#   oci/                 one OCI layout holding all three, tagged runtime-deps, runtime, aspnet, plus
+#   oci/                 one OCI layout holding all four, tagged runtime-deps, runtime, aspnet, sdk, plus
 #                        runtime-deps-multi: an index of runtime-deps for linux/amd64 and linux/arm64 (the arm64 one
 #                        made from Debian's arm64 packages, downloaded and unpacked, never installed)
 #   <flavor>.tar         docker-archive of each (via skopeo), named dotnet/<flavor>:<version>
@@ -113,6 +113,14 @@ ln -s ../share/dotnet/dotnet "$RT/usr/bin/dotnet"
 ASP="$WORK/aspnet"
 mkdir -p "$ASP/usr/share/dotnet/shared/Microsoft.AspNetCore.App"
 cp -a "$ASPNET_DIR" "$ASP/usr/share/dotnet/shared/Microsoft.AspNetCore.App/"
+# The SDK image is aspnet plus the rest of the installed .NET (sdk/, packs/, templates, manifests), as the official
+# sdk image is; NuGet has no feed to reach in the tests, so what a restore needs must be in packs/ already.
+SDKL="$WORK/sdk"
+mkdir -p "$SDKL/usr/share/dotnet"
+for entry in "$DOTNET_ROOT"/*; do
+  case "$(basename "$entry")" in dotnet|host|shared) ;; *) cp -a "$entry" "$SDKL/usr/share/dotnet/" ;; esac
+done
+SDK_VERSION="$(ls "$DOTNET_ROOT/sdk" | sort -V | tail -1)"
 
 # ---- blobs -------------------------------------------------------------------------------------------------------
 put_blob() { # file -> prints digest hex
@@ -125,7 +133,7 @@ layer() { # dir -> sets LAYER_DIFF LAYER_HEX LAYER_SIZE
   tar --sort=name --mtime="@$EPOCH" --owner=0 --group=0 --numeric-owner --format=posix \
       --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -C "$1" -cf "$tarfile" .
   LAYER_DIFF="sha256:$(sha256sum "$tarfile" | cut -d' ' -f1)"
-  gzip -n -6 "$tarfile"
+  if command -v pigz >/dev/null; then pigz -n -6 "$tarfile"; else gzip -n -6 "$tarfile"; fi
   LAYER_SIZE="$(stat -c %s "$tarfile.gz")"
   LAYER_HEX="$(put_blob "$tarfile.gz")"
 }
@@ -133,6 +141,7 @@ layer() { # dir -> sets LAYER_DIFF LAYER_HEX LAYER_SIZE
 layer "$DEPS"; D1="$LAYER_DIFF"; H1="$LAYER_HEX"; S1="$LAYER_SIZE"
 layer "$RT";   D2="$LAYER_DIFF"; H2="$LAYER_HEX"; S2="$LAYER_SIZE"
 layer "$ASP";  D3="$LAYER_DIFF"; H3="$LAYER_HEX"; S3="$LAYER_SIZE"
+layer "$SDKL"; D4="$LAYER_DIFF"; H4="$LAYER_HEX"; S4="$LAYER_SIZE"
 layer "$DEPS_ARM64"; DA="$LAYER_DIFF"; HA="$LAYER_HEX"; SA="$LAYER_SIZE"
 
 BASE_ENV='["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","APP_UID=1654","ASPNETCORE_HTTP_PORTS=8080","DOTNET_RUNNING_IN_CONTAINER=true"]'
@@ -168,6 +177,9 @@ ENV_ASP="$(jq -c --arg v "$ASPNET_VERSION" '. + ["ASPNET_VERSION="+$v]' <<<"$ENV
 image runtime-deps "$BASE_ENV" "[\"$D1\"]" "[$L1]" "[$HI1]"
 image runtime "$ENV_RT" "[\"$D1\",\"$D2\"]" "[$L1,$L2]" "[$HI1,$HI2]"
 image aspnet "$ENV_ASP" "[\"$D1\",\"$D2\",\"$D3\"]" "[$L1,$L2,$L3]" "[$HI1,$HI2,$HI3]"
+L4="$(l "$H4" "$S4")"; HI4="$(h "sdk: .NET SDK $SDK_VERSION")"
+ENV_SDK="$(jq -c --arg v "$SDK_VERSION" '. + ["DOTNET_SDK_VERSION="+$v, "DOTNET_USE_POLLING_FILE_WATCHER=true", "NUGET_XMLDOC_MODE=skip", "DOTNET_GENERATE_ASPNET_CERTIFICATE=false"]' <<<"$ENV_ASP")"
+image sdk "$ENV_SDK" "[\"$D1\",\"$D2\",\"$D3\",\"$D4\"]" "[$L1,$L2,$L3,$L4]" "[$HI1,$HI2,$HI3,$HI4]"
 LA="$(l "$HA" "$SA")"; HIA="$(h "runtime-deps for arm64: Debian's arm64 glibc, ICU, OpenSSL, zlib and busybox")"
 image runtime-deps-arm64 "$BASE_ENV" "[\"$DA\"]" "[$LA]" "[$HIA]" arm64 v8
 
@@ -184,4 +196,4 @@ for flavor in runtime-deps runtime aspnet; do
   skopeo copy --quiet "oci:$OUT/oci:$flavor" "docker-archive:$OUT/$flavor.tar:dotnet/$flavor:$TAG" >&2
 done
 echo "$WANT_STAMP" >"$STAMP"
-echo "[base-images] built runtime-deps, runtime, aspnet ($DOTNET_VERSION, $ARCH) in $OUT" >&2
+echo "[base-images] built runtime-deps, runtime, aspnet, sdk ($DOTNET_VERSION, $ARCH) in $OUT" >&2

@@ -39,10 +39,31 @@ public sealed record DockerfileBuildRequest
 
     public LayerCompressionSetting Compression { get; init; } = LayerCompressionSetting.Default;
 
+    /// <summary>How steps get their root; chosen by SDK_CONTAINERS_SNAPSHOTTER, else overlayfs where it mounts, when null.</summary>
+    public Snapshotter? Snapshotter { get; init; }
+
     /// <summary>The blob store and build cache; the shared user cache when null.</summary>
     public string? CacheDirectory { get; init; }
 }
 
 /// <param name="StepsRun">Filesystem steps done (RUN, COPY, ADD, WORKDIR) rather than taken from the cache.</param>
 /// <param name="StepsCached">Filesystem steps whose layer came from the cache.</param>
-public sealed record DockerfileBuildResult(Image Image, int StepsRun, int StepsCached);
+public sealed record DockerfileBuildResult(Image Image, int StepsRun, int StepsCached)
+{
+    /// <summary>Layers unpacked (into the snapshot store, or into copied roots).</summary>
+    public int LayersUnpacked { get; init; }
+
+    /// <summary>Overlay mounts made.</summary>
+    public int Mounts { get; init; }
+
+    public Snapshotter Snapshotter { get; init; }
+}
+
+public enum Snapshotter
+{
+    /// <summary>Steps run on overlayfs over snapshots unpacked once per machine; a step's layer is its upper directory.</summary>
+    Overlayfs,
+
+    /// <summary>The fallback: layers unpacked into a copied root per stage, each step's change found by walking it.</summary>
+    Native,
+}

@@ -50,10 +50,10 @@ public sealed class DockerfileBuilder(IBuildLog log)
 
         var store = BlobStore.CreateDefault(request.CacheDirectory);
         using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
-        var work = Directory.CreateTempSubdirectory("sdkc-build-").FullName;
-        try
+        using var workspace = BuildWorkspace.Create(Path.Combine(store.Root, "builds"), log.Info);
         {
-            var session = new BuildSession(log, request, store, registries, ast, text.Split('\n'), name, stages, target, host, context, dockerfile, work);
+            var snapshotter = ChooseSnapshotter(request, workspace, name);
+            var session = new BuildSession(log, request, store, registries, ast, text.Split('\n'), name, stages, target, host, context, dockerfile, workspace, snapshotter);
             var stage = await session.StageAsync(targetIndex, cancellationToken).ConfigureAwait(false);
             var builder = stage.Image;
             builder.Created = request.Created;
@@ -63,13 +63,65 @@ public sealed class DockerfileBuilder(IBuildLog log)
                 image = await CreatedTime.StampAsync(builder, image, new BuildCache(store), cancellationToken).ConfigureAwait(false);
             }
 
-            log.Info($"Built {(stages[targetIndex].Name is { } n ? $"stage {n}" : name)}: {image.Layers.Count} layers, {session.StepsRun} steps run, {session.StepsCached} from the cache; image ID {image.ConfigDigest}");
-            return new DockerfileBuildResult(image, session.StepsRun, session.StepsCached);
+            EvictSnapshots(store, workspace, snapshotter);
+            var counters = session.Counters;
+            counters.Mounts = workspace.Mounts;
+            log.Info($"Built {(stages[targetIndex].Name is { } n ? $"stage {n}" : name)}: {image.Layers.Count} layers, {counters.StepsRun} steps run, {counters.StepsCached} from the cache; image ID {image.ConfigDigest}");
+            log.Detail($"{counters.LayersUnpacked} layers unpacked, {counters.Mounts} overlay mounts ({snapshotter})");
+            return new DockerfileBuildResult(image, counters.StepsRun, counters.StepsCached) { LayersUnpacked = counters.LayersUnpacked, Mounts = counters.Mounts, Snapshotter = snapshotter };
         }
-        finally
+    }
+
+    /// <summary>
+    /// Keeps the snapshot store within SDK_CONTAINERS_SNAPSHOT_LIMIT (bytes; default 20 GB), least recently used out
+    /// first, when no other build is running (one might be using a snapshot as a lower directory).
+    /// </summary>
+    private void EvictSnapshots(BlobStore store, BuildWorkspace workspace, Snapshotter snapshotter)
+    {
+        if (snapshotter != Snapshotter.Overlayfs || Directory.EnumerateDirectories(Path.GetDirectoryName(workspace.Root)!).Skip(1).Any())
         {
-            DeleteTree(work);
+            return;
         }
+
+        var limit = long.TryParse(Environment.GetEnvironmentVariable("SDK_CONTAINERS_SNAPSHOT_LIMIT"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes) ? bytes : 20L << 30;
+        var (count, freed) = SnapshotStore.ForCache(store).Evict(limit);
+        if (count > 0)
+        {
+            log.Info($"Removed {count} least recently used snapshots ({freed / 1048576.0:F0} MB) to keep the snapshot store within {limit / 1048576.0:F0} MB");
+        }
+    }
+
+    /// <summary>
+    /// overlayfs over the snapshot store when it can be mounted here; else the copied roots, said in one line.
+    /// SDK_CONTAINERS_SNAPSHOTTER (or the request) chooses: overlayfs, native, or auto.
+    /// </summary>
+    private Snapshotter ChooseSnapshotter(DockerfileBuildRequest request, BuildWorkspace workspace, string file)
+    {
+        var asked = request.Snapshotter ?? Environment.GetEnvironmentVariable("SDK_CONTAINERS_SNAPSHOTTER") switch
+        {
+            null or "" or "auto" => (Snapshotter?)null,
+            "overlayfs" or "overlay" => Snapshotter.Overlayfs,
+            "native" => Snapshotter.Native,
+            var other => throw new ContainerException("CONTAINER3024", $"SDK_CONTAINERS_SNAPSHOTTER={other} is not a snapshotter; use overlayfs, native or auto."),
+        };
+        if (asked == Snapshotter.Native)
+        {
+            return Snapshotter.Native;
+        }
+
+        var problem = Unpacking.Overlay.Probe(workspace.Root);
+        if (problem is null)
+        {
+            return Snapshotter.Overlayfs;
+        }
+
+        if (asked == Snapshotter.Overlayfs)
+        {
+            throw new ContainerException("CONTAINER3023", $"{file}: overlayfs cannot be mounted under {workspace.Root} ({problem}).");
+        }
+
+        log.Info($"overlayfs cannot be mounted under {workspace.Root} ({problem}); steps run on copied roots instead, which unpacks every layer each build.");
+        return Snapshotter.Native;
     }
 
     public static Platform HostPlatform() => Platform.FromRuntimeIdentifier(RuntimeInformation.OSArchitecture switch
@@ -78,21 +130,6 @@ public sealed class DockerfileBuilder(IBuildLog log)
         Architecture.Arm => "linux-arm",
         _ => "linux-x64",
     });
-
-    private static void DeleteTree(string path)
-    {
-        try
-        {
-            Directory.Delete(path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A mount left behind by a killed runtime; the directory is in the temp folder and harmless.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 }
 
 /// <summary>What one build shares between its stages: inputs, caches, loaded images and the stages done so far.</summary>
@@ -109,12 +146,14 @@ internal sealed class BuildSession(
     Platform host,
     string contextDirectory,
     string dockerfile,
-    string work)
+    BuildWorkspace workspace,
+    Snapshotter snapshotter)
 {
     // Each stage, image and unpacked image is made once per build, however many steps ask for it.
     private readonly ConcurrentDictionary<int, Lazy<Task<StageBuild>>> _stages = new();
     private readonly ConcurrentDictionary<string, Lazy<Task<(Image Image, string Key)>>> _images = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<SourceTree>>> _imageTrees = new(StringComparer.Ordinal);
+    private OverlayStageRoots? _overlay;
     private OciRuntime? _runtime;
     private readonly ImageLoader _loader = new(store, registries);
     private SourceTree? _context;
@@ -137,11 +176,17 @@ internal sealed class BuildSession(
 
     public Platform Host => host;
 
-    public string Work => work;
+    /// <summary>Scratch space of this build (scripts, downloads, copies for writable binds).</summary>
+    public string Work => workspace.Root;
 
-    public int StepsRun { get; set; }
+    public BuildWorkspace Workspace => workspace;
 
-    public int StepsCached { get; set; }
+    public BuildCounters Counters { get; } = new();
+
+    /// <summary>Where a stage's steps run: all stages share the overlay roots; copied roots are one per stage.</summary>
+    public IStageRoot NewStageRoot(string description) => snapshotter == Snapshotter.Overlayfs
+        ? _overlay ??= new OverlayStageRoots(SnapshotStore.ForCache(store), workspace, Counters, file)
+        : new CopiedStageRoot(workspace, Counters, description);
 
     public SourceTree Context => _context ??= new SourceTree(contextDirectory, DockerIgnore.ForBuild(contextDirectory, dockerfile), "the build context", isContext: true);
 
@@ -221,12 +266,7 @@ internal sealed class BuildSession(
     private async Task<SourceTree> UnpackImageAsync(string name, Platform platform, CancellationToken cancellationToken)
     {
         var (image, _) = await ImageAsync(name, platform, cancellationToken).ConfigureAwait(false);
-        var root = Directory.CreateDirectory(Path.Combine(work, "image-" + Guid.NewGuid().ToString("N")[..12])).FullName;
-        foreach (var (layer, i) in image.Layers.Select((l, i) => (l, i)))
-        {
-            await LayerUnpacker.UnpackLayerAsync(layer, root, $"layer {i + 1} of {name}", cancellationToken).ConfigureAwait(false);
-        }
-
+        var root = await NewStageRoot(name).ViewAsync(image.Layers, cancellationToken).ConfigureAwait(false);
         return new SourceTree(root, DockerIgnore.Empty, $"the image {name}", isContext: false);
     }
 

@@ -103,7 +103,8 @@ internal sealed partial class StageBuild
         }
 
         var createdBy = $"{name} {string.Join(' ', args)} # buildkit";
-        await StepAsync(instruction, createdBy, keyParts, historyAdded: false, async ct =>
+        var shown = $"{name} {string.Join(' ', instruction.Flags.Select(f => Expand(instruction, f, scope)).Concat(args.Select(a => a.StartsWith("<<", StringComparison.Ordinal) ? a : Expand(instruction, a, scope))))}";
+        await StepAsync(instruction, createdBy, shown, keyParts, historyAdded: false, async ct =>
         {
             var owner = chown is null ? ((int, int)?)null : UserDatabase.Read(_rootfs!).ResolveOwner(chown, problem => _session.Error(instruction, problem + ".", "--chown"));
             foreach (var (treeFactory, matches, extract) in groups)
@@ -123,7 +124,7 @@ internal sealed partial class StageBuild
         if (_session.FindStage(from, _stage.Index) is int index)
         {
             var other = await _session.StageAsync(index, cancellationToken).ConfigureAwait(false);
-            return (async () => new SourceTree(await other.EnsureRootfsAsync(cancellationToken).ConfigureAwait(false), DockerIgnore.Empty, $"stage {from}", isContext: false), "stage:" + other.Key);
+            return (async () => new SourceTree(await other.ViewAsync(cancellationToken).ConfigureAwait(false), DockerIgnore.Empty, $"stage {from}", isContext: false), "stage:" + other.Key);
         }
 
         if (_session.NamedDirectory(from) is { } directory)

@@ -88,8 +88,11 @@ internal sealed partial class StageBuild
             }
         }
 
-        var createdBy = $"RUN {string.Join(' ', args)} # buildkit";
-        await StepAsync(instruction, createdBy, keyParts, historyAdded: false, async ct =>
+        // BuildKit's history names the build arguments the command saw: RUN |1 TARGETARCH=amd64 /bin/sh -c ….
+        var buildArguments = _config.StageArguments.Where(a => !Image.Environment.Any(e => e.StartsWith(a.Key + "=", StringComparison.Ordinal))).Select(a => $"{a.Key}={a.Value}").ToList();
+        var createdBy = $"RUN {(buildArguments.Count > 0 ? $"|{buildArguments.Count} {string.Join(' ', buildArguments)} " : string.Empty)}{string.Join(' ', args)} # buildkit";
+        var shown = "RUN " + ExpandForDisplay(instruction.IsJson ? string.Join(' ', args) : instruction.Arguments.FirstOrDefault() ?? string.Empty, scope);
+        await StepAsync(instruction, createdBy, shown, keyParts, historyAdded: false, async ct =>
         {
             var runtime = _session.Runtime(Where(instruction));
             if (Platform.Architecture != _session.Host.Architecture)
@@ -134,8 +137,9 @@ internal sealed partial class StageBuild
                 runtimeMounts.Add(new RuntimeMount(path, "bind", file, ["rbind", "ro"]));
             }
 
-            var progress = $"[{Label} {_step}/{_stage.Instructions.Count}]";
-            var exit = await runtime.RunAsync(rootfs, new RuntimeProcess(args, env, workingDirectory, resolved.Uid, resolved.Gid, resolved.AdditionalGids), runtimeMounts, hostNetwork, line => Log.Info($"{progress} {line}"), ct).ConfigureAwait(false);
+            var progress = Progress;
+            var workspace = _session.Workspace;
+            var exit = await runtime.RunAsync(rootfs, new RuntimeProcess(args, env, workingDirectory, resolved.Uid, resolved.Gid, resolved.AdditionalGids), runtimeMounts, hostNetwork, line => Log.Info($"{progress} {line}"), workspace.NewContainerId(), workspace.NewDirectory("bundle"), ct).ConfigureAwait(false);
 
             // The runtime's own mount points (/proc, /dev, /sys) are not part of the image when it had none.
             foreach (var path in ignore.OrderByDescending(p => p.Length))
@@ -156,6 +160,11 @@ internal sealed partial class StageBuild
             return ignore;
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>$NAME and ${NAME} of the stage's arguments and environment replaced, for the progress line only (the
+    /// command itself is left to the shell, as it is written).</summary>
+    private static string ExpandForDisplay(string command, IReadOnlyDictionary<string, string> scope)
+        => System.Text.RegularExpressions.Regex.Replace(command, @"\$(?:\{(?<n>[A-Za-z_][A-Za-z0-9_]*)\}|(?<n>[A-Za-z_][A-Za-z0-9_]*))", m => scope.TryGetValue(m.Groups["n"].Value, out var value) ? value : m.Value);
 
     private static bool IsOnlyHeredoc(string command)
         => System.Text.RegularExpressions.Regex.IsMatch(command.Trim(), "^<<-?(\"[^\"]+\"|'[^']+'|[A-Za-z0-9_]+)$");

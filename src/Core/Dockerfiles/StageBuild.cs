@@ -20,15 +20,17 @@ internal sealed partial class StageBuild
     private readonly BuildSession _session;
     private readonly BuildStage _stage;
     private StageConfigurator _config = null!;
+    private readonly IStageRoot _root;
+
+    // The root a step is changing, while it runs.
     private string? _rootfs;
-    private int _applied;
-    private RootfsSnapshot? _snapshot;
     private int _step;
 
     public StageBuild(BuildSession session, BuildStage stage)
     {
         _session = session;
         _stage = stage;
+        _root = session.NewStageRoot(Label);
     }
 
     public ImageBuilder Image { get; private set; } = null!;
@@ -82,7 +84,6 @@ internal sealed partial class StageBuild
             triggers = baseImage.Config.Config?.OnBuild;
         }
 
-        _applied = 0;
         _config = new StageConfigurator(Image, _session.Ast.EscapeToken, _session.Request.BuildArguments, _stage.GlobalArguments, _session.File);
         if (triggers is { Count: > 0 })
         {
@@ -183,7 +184,7 @@ internal sealed partial class StageBuild
     {
         var directory = Image.Config.WorkingDir ?? "/";
         var user = Image.Config.User ?? string.Empty;
-        await StepAsync(instruction, $"WORKDIR {directory}", ["workdir", directory, user], historyAdded: true, ct =>
+        await StepAsync(instruction, $"WORKDIR {directory}", $"WORKDIR {directory}", ["workdir", directory, user], historyAdded: true, ct =>
         {
             var components = RootfsPath.Components(directory, _session.File);
             if (components.Length > 0)
@@ -212,12 +213,13 @@ internal sealed partial class StageBuild
     /// difference written as a layer.
     /// </summary>
     /// <param name="change">Changes the root; returns paths that only existed for the step and are not part of it.</param>
-    private async Task StepAsync(DockerfileNode instruction, string createdBy, IEnumerable<string> keyParts, bool historyAdded, Func<CancellationToken, Task<IReadOnlySet<string>?>> change, CancellationToken cancellationToken)
+    /// <param name="shown">The step as the progress shows it: the instruction with its arguments expanded.</param>
+    private async Task StepAsync(DockerfileNode instruction, string createdBy, string shown, IEnumerable<string> keyParts, bool historyAdded, Func<CancellationToken, Task<IReadOnlySet<string>?>> change, CancellationToken cancellationToken)
     {
         _step++;
         var options = _session.LayerOptions(Format);
         var key = BuildCache.Key(new[] { "dockerfile-step-v1", Key, Platform.ToString(), options.Compression.ToString(), options.Timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) }.Concat(keyParts));
-        var progress = $"[{Label} {_step}/{_stage.Instructions.Count}]";
+        var progress = Progress;
         if (!_session.Request.NoCache && _session.Cache.TryGet(CacheKind, key, out var record))
         {
             if (record.GetValueOrDefault("layer") == "none")
@@ -237,21 +239,30 @@ internal sealed partial class StageBuild
             }
 
             Key = key;
-            _session.StepsCached++;
-            Log.Info($"{progress} CACHED {createdBy}");
+            _session.Counters.StepsCached++;
+            Log.Info($"{progress} CACHED {shown}");
             return;
         }
 
-        Log.Info($"{progress} {createdBy}");
-        await EnsureRootfsAsync(cancellationToken).ConfigureAwait(false);
-        var before = _snapshot ??= RootfsSnapshot.Take(_rootfs!, cancellationToken);
-        var ignore = await change(cancellationToken).ConfigureAwait(false);
-        var after = RootfsSnapshot.Take(_rootfs!, cancellationToken);
-        _snapshot = after;
-        var entries = RootfsDiff.Compute(before, after, ignore);
+        Log.Info($"{progress} {shown}");
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var changes = await _root.ChangeAsync(Layers, async (root, ct) =>
+        {
+            _rootfs = root;
+            try
+            {
+                return await change(ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                _rootfs = null;
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        var entries = changes.Entries;
         Dictionary<string, string> result;
         if (entries.Count == 0)
         {
+            changes.Discard();
             if (!historyAdded)
             {
                 Image.AddEmptyHistory(createdBy, "buildkit.dockerfile.v0");
@@ -264,7 +275,7 @@ internal sealed partial class StageBuild
             var plan = LayerPlan.Create(entries, createdBy);
             var layer = await new LayerWriter(_session.Store).WriteAsync(plan, options, cancellationToken).ConfigureAwait(false);
             AddLayer(layer, createdBy, historyAdded);
-            _applied = Layers.Count;
+            changes.Commit(Layers);
             Log.Detail($"{progress} layer {layer.Descriptor.Digest}: {entries.Count} entries, {layer.Descriptor.Size:N0} bytes");
             result = new Dictionary<string, string>
             {
@@ -276,8 +287,12 @@ internal sealed partial class StageBuild
 
         await _session.Cache.SetAsync(CacheKind, key, result, cancellationToken).ConfigureAwait(false);
         Key = key;
-        _session.StepsRun++;
+        _session.Counters.StepsRun++;
+        Log.Info($"{progress} DONE {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds:0.0}s");
     }
+
+    /// <summary>The step counter as BuildKit shows it: FROM is step 1, then each instruction that changes files.</summary>
+    private string Progress => $"[{Label} {_step + 1}/{_stage.Instructions.Count(i => i.Value is "run" or "copy" or "add" or "workdir") + 1}]";
 
     private void AddLayer(Layer layer, string createdBy, bool historyAdded)
     {
@@ -292,23 +307,8 @@ internal sealed partial class StageBuild
         }
     }
 
-    /// <summary>The stage's root file system with all its layers applied (made on first use, then kept up to date).</summary>
-    public async Task<string> EnsureRootfsAsync(CancellationToken cancellationToken)
-    {
-        if (_rootfs is null)
-        {
-            _rootfs = Directory.CreateDirectory(Path.Combine(_session.Work, $"rootfs-{_stage.Index}")).FullName;
-            _applied = 0;
-        }
-
-        for (; _applied < Layers.Count; _applied++)
-        {
-            await LayerUnpacker.UnpackLayerAsync(Layers[_applied], _rootfs, $"layer {_applied + 1} of {Label}", cancellationToken).ConfigureAwait(false);
-            _snapshot = null;
-        }
-
-        return _rootfs;
-    }
+    /// <summary>The stage's files as they are now, to read from (COPY --from, RUN --mount from=).</summary>
+    public Task<string> ViewAsync(CancellationToken cancellationToken) => _root.ViewAsync(Layers, cancellationToken);
 
     private string Expand(DockerfileNode instruction, string word, IReadOnlyDictionary<string, string>? scope = null)
     {

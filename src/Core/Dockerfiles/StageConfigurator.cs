@@ -31,6 +31,9 @@ public sealed class StageConfigurator
         _file = file;
     }
 
+    /// <summary>The stage's declared arguments that have values, in the order declared.</summary>
+    public IReadOnlyDictionary<string, string> StageArguments => _stageArguments;
+
     /// <summary>What words expand with: the image's environment, over the stage's declared arguments.</summary>
     public IReadOnlyDictionary<string, string> ExpansionScope()
     {

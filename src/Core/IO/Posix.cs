@@ -88,6 +88,50 @@ public static partial class Posix
         }
     }
 
+    /// <summary>Makes a character or block device node (a whiteout of overlayfs is a character device 0:0).</summary>
+    public static void MakeDevice(string path, UnixFileType type, UnixFileMode mode, int major, int minor)
+    {
+        var kind = type == UnixFileType.BlockDevice ? 0x6000u : 0x2000u;
+        var (ma, mi) = ((ulong)(uint)major, (ulong)(uint)minor);
+        // glibc's makedev encoding.
+        var device = ((ma & 0xfffff000UL) << 32) | ((ma & 0xfffUL) << 8) | ((mi & 0xffffff00UL) << 12) | (mi & 0xffUL);
+        if (mknod(path, kind | (uint)mode, device) != 0)
+        {
+            throw Failure("mknod", path);
+        }
+    }
+
+    /// <summary>An extended attribute of a path itself (not a link's target), or null when it has none.</summary>
+    public static string? GetAttribute(string path, string name)
+    {
+        Span<byte> value = stackalloc byte[256];
+        var length = lgetxattr(path, name, ref MemoryMarshal.GetReference(value), (nuint)value.Length);
+        return length < 0 ? null : System.Text.Encoding.UTF8.GetString(value[..(int)length]);
+    }
+
+    public static void SetAttribute(string path, string name, string value)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(value);
+        if (lsetxattr(path, name, bytes, (nuint)bytes.Length, 0) != 0)
+        {
+            throw Failure("setxattr " + name, path);
+        }
+    }
+
+    /// <summary>mount(2); the error names the file system type and target.</summary>
+    public static void Mount(string source, string target, string type, ulong flags, string? data)
+    {
+        if (mount(source, target, type, flags, data) != 0)
+        {
+            throw Failure($"mount -t {type}", target);
+        }
+    }
+
+    public const ulong MountReadOnly = 1;
+
+    /// <summary>Detaches a mount (lazily, so a process still inside it does not keep it busy).</summary>
+    public static bool TryUnmount(string target) => umount2(target, 2 /* MNT_DETACH */) == 0;
+
     /// <summary>Sets a path's modification time without following a final symbolic link.</summary>
     public static void SetModifiedTime(string path, DateTimeOffset time)
     {
@@ -117,6 +161,18 @@ public static partial class Posix
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int mknod(string path, uint mode, ulong device);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint lgetxattr(string path, string name, ref byte value, nuint size);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int lsetxattr(string path, string name, byte[] value, nuint size, int flags);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int mount(string source, string target, string type, ulong flags, string? data);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int umount2(string target, int flags);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int utimensat(int dirfd, string path, [In] TimeSpec[] times, int flags);

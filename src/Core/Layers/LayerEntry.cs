@@ -9,6 +9,11 @@ public enum LayerEntryKind
     /// <summary>A second name for a file earlier in the same layer (<see cref="LayerEntry.LinkTarget"/>).</summary>
     HardLink,
     Fifo,
+
+    /// <summary>A device node (<see cref="LayerEntry.DeviceMajor"/>, <see cref="LayerEntry.DeviceMinor"/>): a RUN may
+    /// leave one behind, and BuildKit keeps it in the layer.</summary>
+    CharacterDevice,
+    BlockDevice,
 }
 
 /// <summary>
@@ -26,7 +31,9 @@ public sealed record LayerEntry(
     string? SourcePath = null,
     string? LinkTarget = null,
     int Uid = 0,
-    int Gid = 0)
+    int Gid = 0,
+    int DeviceMajor = 0,
+    int DeviceMinor = 0)
 {
     public const UnixFileMode DirectoryMode = (UnixFileMode)0b111_101_101; // 0755
     public const UnixFileMode ExecutableMode = (UnixFileMode)0b111_101_101; // 0755

@@ -63,7 +63,7 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
     /// </summary>
     private static string CacheKey(LayerPlan plan, LayerWriterOptions options)
         => BuildCache.Key(new[] { "layer-v2", options.Timestamp.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), options.Compression.ToString() }
-            .Concat(plan.Entries.Select(e => $"{e.Path}|{e.Kind}|{(int)e.Mode}|{e.Uid}|{e.Gid}|{e.LinkTarget}|{(e.SourcePath is null ? string.Empty : BuildCache.FileStamp(e.SourcePath))}")));
+            .Concat(plan.Entries.Select(e => $"{e.Path}|{e.Kind}|{(int)e.Mode}|{e.Uid}|{e.Gid}|{e.LinkTarget}|{e.DeviceMajor},{e.DeviceMinor}|{(e.SourcePath is null ? string.Empty : BuildCache.FileStamp(e.SourcePath))}")));
 
     private async Task<Layer> WriteCoreAsync(LayerPlan plan, LayerWriterOptions options, CancellationToken cancellationToken)
     {
@@ -111,6 +111,8 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
             LayerEntryKind.Symlink => (TarEntryType.SymbolicLink, entry.Path),
             LayerEntryKind.HardLink => (TarEntryType.HardLink, entry.Path),
             LayerEntryKind.Fifo => (TarEntryType.Fifo, entry.Path),
+            LayerEntryKind.CharacterDevice => (TarEntryType.CharacterDevice, entry.Path),
+            LayerEntryKind.BlockDevice => (TarEntryType.BlockDevice, entry.Path),
             _ => (TarEntryType.RegularFile, entry.Path),
         };
 
@@ -118,6 +120,12 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
         tarEntry.Mode = entry.Mode;
         tarEntry.Uid = entry.Uid;
         tarEntry.Gid = entry.Gid;
+        if (entry.Kind is LayerEntryKind.CharacterDevice or LayerEntryKind.BlockDevice && tarEntry is PosixTarEntry device)
+        {
+            device.DeviceMajor = entry.DeviceMajor;
+            device.DeviceMinor = entry.DeviceMinor;
+        }
+
         if (entry.Kind is LayerEntryKind.Symlink or LayerEntryKind.HardLink)
         {
             tarEntry.LinkName = entry.LinkTarget ?? throw new InvalidOperationException($"Symlink '{entry.Path}' has no target.");

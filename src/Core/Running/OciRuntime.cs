@@ -57,11 +57,14 @@ public sealed class OciRuntime
         return new OciRuntime(path);
     }
 
-    public async Task<int> RunAsync(string rootfs, RuntimeProcess process, IReadOnlyList<RuntimeMount> mounts, bool hostNetwork, Action<string> output, CancellationToken cancellationToken)
+    private const string StateRoot = "/run/sdk-containers-runc";
+
+    /// <param name="containerId">Names the container so that a later build can remove it if this one is killed.</param>
+    /// <param name="bundle">An empty directory for the bundle (inside the build's workspace).</param>
+    public async Task<int> RunAsync(string rootfs, RuntimeProcess process, IReadOnlyList<RuntimeMount> mounts, bool hostNetwork, Action<string> output, string containerId, string bundle, CancellationToken cancellationToken)
     {
-        var bundle = Directory.CreateTempSubdirectory("sdkc-bundle-").FullName;
-        var id = "sdkc-" + Guid.NewGuid().ToString("N")[..16];
-        var state = "/run/sdk-containers-runc";
+        var id = containerId;
+        var state = StateRoot;
         Directory.CreateDirectory(state);
         try
         {
@@ -99,6 +102,27 @@ public sealed class OciRuntime
         {
             await Quietly(state, "delete", "--force", id).ConfigureAwait(false);
             Directory.Delete(bundle, recursive: true);
+        }
+    }
+
+    /// <summary>Kills and deletes the containers whose id starts with <paramref name="prefix"/> (those of a build that
+    /// was killed before it could).</summary>
+    public static void RemoveContainers(string prefix)
+    {
+        if (!Directory.Exists(StateRoot))
+        {
+            return;
+        }
+
+        foreach (var directory in Directory.EnumerateDirectories(StateRoot, prefix + "*"))
+        {
+            var id = Path.GetFileName(directory);
+            foreach (var runtime in new[] { "runc", "crun" }.Select(FindExecutable).OfType<string>())
+            {
+                var runtimeInstance = new OciRuntime(runtime);
+                runtimeInstance.Quietly(StateRoot, "kill", id, "KILL").GetAwaiter().GetResult();
+                runtimeInstance.Quietly(StateRoot, "delete", "--force", id).GetAwaiter().GetResult();
+            }
         }
     }
 

@@ -16,6 +16,10 @@ public sealed record UnpackOptions
     /// <summary>When set, every entry gets this owner instead of the archive's (ADD --chown).</summary>
     public (int Uid, int Gid)? Owner { get; init; }
 
+    /// <summary>Device nodes are made (root only) instead of refused: a build's own root holds what its RUN steps
+    /// made, as BuildKit's does; archives from outside (ADD) never make one.</summary>
+    public bool AllowDeviceNodes { get; init; }
+
     /// <summary>Owners are only set when we may (root); otherwise files belong to whoever runs the build.</summary>
     public bool SetOwners { get; init; } = Environment.IsPrivilegedProcess;
 }
@@ -102,11 +106,11 @@ public static class LayerUnpacker
     }
 
     /// <summary>Applies a layer blob (compressed or not) onto a root.</summary>
-    public static async Task UnpackLayerAsync(Layers.Layer layer, string root, string description, CancellationToken cancellationToken)
+    public static async Task UnpackLayerAsync(Layers.Layer layer, string root, string description, CancellationToken cancellationToken, bool allowDeviceNodes = false)
     {
         await using var blob = layer.OpenBlob();
         await using var tar = OpenDecompressed(blob);
-        await UnpackAsync(tar, root, new UnpackOptions { Description = description }, cancellationToken).ConfigureAwait(false);
+        await UnpackAsync(tar, root, new UnpackOptions { Description = description, AllowDeviceNodes = allowDeviceNodes }, cancellationToken).ConfigureAwait(false);
     }
 
     public static async Task UnpackAsync(Stream tarStream, string root, UnpackOptions options, CancellationToken cancellationToken)
@@ -194,7 +198,7 @@ public static class LayerUnpacker
 
         var host = Path.Combine(parentHost, name);
         var exists = Posix.TryLStat(host, out var existing);
-        if (entry.EntryType is TarEntryType.CharacterDevice or TarEntryType.BlockDevice)
+        if (entry.EntryType is TarEntryType.CharacterDevice or TarEntryType.BlockDevice && !(options.AllowDeviceNodes && Environment.IsPrivilegedProcess))
         {
             throw new ContainerException(ErrorCodes.UnsafeLayerEntry, $"{what}: device nodes are not allowed in an image; the container engine provides /dev.");
         }
@@ -252,6 +256,9 @@ public static class LayerUnpacker
                     return;
                 case TarEntryType.Fifo:
                     Posix.MakeFifo(host, entry.Mode);
+                    break;
+                case TarEntryType.CharacterDevice or TarEntryType.BlockDevice:
+                    Posix.MakeDevice(host, entry.EntryType == TarEntryType.BlockDevice ? UnixFileType.BlockDevice : UnixFileType.CharacterDevice, entry.Mode, (entry as PosixTarEntry)?.DeviceMajor ?? 0, (entry as PosixTarEntry)?.DeviceMinor ?? 0);
                     break;
                 default:
                     throw new ContainerException(ErrorCodes.UnsafeLayerEntry, $"{what}: entries of type {entry.EntryType} are not supported in an image.");
