@@ -9,12 +9,15 @@
 #   peak memory      the largest resident set of the `dotnet publish` process during the container step (this
 #                    includes MSBuild itself, for both tools)
 # then our raw layer throughput on a 200 MB folder next to sha256sum, gzip and pigz (bench/LayerThroughput).
-# Usage: bash eng/bench.sh            (RUNS=3 by default; APPS="console webapi large")
+# and then Dockerfile builds against BuildKit on an overlay2 engine (eng/bench-dockerfile.sh).
+# Usage: bash eng/bench.sh            (RUNS=3 by default; APPS="console webapi large"; SECTIONS="publish dockerfile")
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 RUNS="${RUNS:-3}"
 APPS="${APPS:-console webapi large}"
+SECTIONS="${SECTIONS:-publish dockerfile}"
+[[ " $SECTIONS " == *" publish "* ]] || exec bash "$ROOT/eng/bench-dockerfile.sh"
 
 eval "$(bash eng/setup.sh)"
 
@@ -178,3 +181,8 @@ done
 echo
 echo "Layer throughput on 200 MB of the installed .NET runtime, copied (bench/LayerThroughput):"
 dotnet run -c Release --project "$ROOT/bench/LayerThroughput" -- - 200 2>&1 | grep -E "Input|median"
+
+if [[ " $SECTIONS " == *" dockerfile "* ]]; then
+  echo
+  SDKC_SETUP_DONE=1 bash "$ROOT/eng/bench-dockerfile.sh"
+fi

@@ -115,6 +115,10 @@ public sealed class DockerfileFixture : IDisposable
                     hashes[path] = (entry.Length, hash);
                     files[path] = $"file {mode} {owner} {entry.Length} {hash}";
                     break;
+                case TarEntryType.CharacterDevice or TarEntryType.BlockDevice:
+                    var device = (PosixTarEntry)entry;
+                    files[path] = $"{entry.EntryType} {mode} {owner} {device.DeviceMajor},{device.DeviceMinor}";
+                    break;
                 default:
                     files[path] = $"{entry.EntryType} {mode} {owner}";
                     break;

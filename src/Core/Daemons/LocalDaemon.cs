@@ -47,13 +47,30 @@ public sealed class LocalDaemon
         return null;
     }
 
-    public async Task LoadAsync(Image image, IReadOnlyList<string> repoTags, DateTimeOffset timestamp, CancellationToken cancellationToken)
+    /// <returns>False when the engine already had the image under every name, so nothing was sent.</returns>
+    public async Task<bool> LoadAsync(Image image, IReadOnlyList<string> repoTags, DateTimeOffset timestamp, CancellationToken cancellationToken)
     {
+        if (repoTags.Count > 0 && await HasAsync(image, repoTags, cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
         var (exitCode, output) = await RunAsync(Command, ["load"], stdin: stream => DockerArchiveWriter.WriteToAsync(image, repoTags, stream, timestamp, cancellationToken), TimeSpan.FromMinutes(30), cancellationToken).ConfigureAwait(false);
         if (exitCode != 0)
         {
             throw new ContainerException("CONTAINER1030", $"`{Command} load` failed with exit code {exitCode}: {FirstLine(output)}");
         }
+
+        return true;
+    }
+
+    /// <summary>Whether every name already points at this image (its ID is the config digest): a load would change
+    /// nothing, yet the engine would read and hash every layer to find that out.</summary>
+    private async Task<bool> HasAsync(Image image, IReadOnlyList<string> repoTags, CancellationToken cancellationToken)
+    {
+        var (exitCode, output) = await RunAsync(Command, ["image", "inspect", "--format", "{{.Id}}", .. repoTags], null, TimeSpan.FromMinutes(1), cancellationToken).ConfigureAwait(false);
+        var ids = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return exitCode == 0 && ids.Length == repoTags.Count && ids.All(id => id == image.ConfigDigest.ToString());
     }
 
     private static string FirstLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "no output";

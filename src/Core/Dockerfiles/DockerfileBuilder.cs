@@ -185,8 +185,8 @@ internal sealed class BuildSession(
 
     /// <summary>Where a stage's steps run: all stages share the overlay roots; copied roots are one per stage.</summary>
     public IStageRoot NewStageRoot(string description) => snapshotter == Snapshotter.Overlayfs
-        ? _overlay ??= new OverlayStageRoots(SnapshotStore.ForCache(store), workspace, Counters, file)
-        : new CopiedStageRoot(workspace, Counters, description);
+        ? _overlay ??= new OverlayStageRoots(SnapshotStore.ForCache(store), workspace, Counters, log, file)
+        : new CopiedStageRoot(workspace, Counters, log, description);
 
     public SourceTree Context => _context ??= new SourceTree(contextDirectory, DockerIgnore.ForBuild(contextDirectory, dockerfile), "the build context", isContext: true);
 

@@ -142,6 +142,9 @@ public static class FileCopier
     private static void CopyTree(SourceTree tree, string relative, string target, CopyOptions options, CancellationToken cancellationToken)
     {
         var prefix = relative.Length == 0 ? 0 : relative.Length + 1;
+
+        // Copied directories keep their source's time, set once their content is in (writing into one changes it).
+        var made = new List<(string Host, long Time)>();
         foreach (var entry in tree.Walk(relative))
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -167,10 +170,16 @@ public static class FileCopier
 
                 Directory.CreateDirectory(host);
                 SetMetadata(host, options.Mode ?? entry.Status.Mode, Owner(options, entry.Status, tree));
+                made.Add((host, entry.Status.ModifiedNanoseconds));
                 continue;
             }
 
             CopyEntry(entry.HostPath, entry.Status, host, options, tree);
+        }
+
+        for (var i = made.Count - 1; i >= 0; i--)
+        {
+            Posix.SetModifiedTime(made[i].Host, made[i].Time);
         }
     }
 
@@ -191,10 +200,14 @@ public static class FileCopier
             case UnixFileType.Symlink:
                 File.CreateSymbolicLink(target, new FileInfo(sourceHost).LinkTarget!);
                 SetOwner(target, Owner(options, status, tree));
+                Posix.SetModifiedTime(target, status.ModifiedNanoseconds);
                 return;
             case UnixFileType.Regular:
+                // The source's modification time is kept, as BuildKit keeps it: tools read it (ASP.NET Core's static
+                // web assets put it in their Last-Modified headers).
                 File.Copy(sourceHost, target);
                 SetMetadata(target, options.Mode ?? status.Mode, Owner(options, status, tree));
+                Posix.SetModifiedTime(target, status.ModifiedNanoseconds);
                 return;
             default:
                 // Fifos, sockets and devices are not content; BuildKit skips them as well.

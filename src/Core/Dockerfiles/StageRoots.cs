@@ -26,7 +26,7 @@ internal interface IStageRoot
 /// Steps on overlayfs over the snapshot store: the lower directories are the layers' snapshots (unpacked once per
 /// machine), the upper one is the step's own, and becomes the snapshot of the layer it makes.
 /// </summary>
-internal sealed class OverlayStageRoots(SnapshotStore snapshots, BuildWorkspace workspace, BuildCounters counters, string description) : IStageRoot
+internal sealed class OverlayStageRoots(SnapshotStore snapshots, BuildWorkspace workspace, BuildCounters counters, IBuildLog log, string description) : IStageRoot
 {
     private readonly ConcurrentDictionary<Digest, Lazy<Task<string>>> _snapshots = new();
     private readonly ConcurrentDictionary<Digest, Lazy<Task<string>>> _views = new();
@@ -144,6 +144,7 @@ internal sealed class OverlayStageRoots(SnapshotStore snapshots, BuildWorkspace 
         var pending = workspace.NewDirectory("unpack");
         var fs = Directory.CreateDirectory(Path.Combine(pending, "fs")).FullName;
         var what = $"layer {layer.DiffId}";
+        log.Info($"extracting {layer.Descriptor.Digest} ({layer.Descriptor.Size:N0} bytes) into the snapshot store");
         if (lowers.Count == 0)
         {
             await LayerUnpacker.UnpackLayerAsync(layer, fs, what, cancellationToken, allowDeviceNodes: true).ConfigureAwait(false);
@@ -176,7 +177,7 @@ internal sealed class OverlayStageRoots(SnapshotStore snapshots, BuildWorkspace 
 /// The fallback where overlayfs cannot be mounted: one copied root per stage, its layers unpacked into it, and each
 /// step's difference found by walking the whole root before and after.
 /// </summary>
-internal sealed class CopiedStageRoot(BuildWorkspace workspace, BuildCounters counters, string description) : IStageRoot
+internal sealed class CopiedStageRoot(BuildWorkspace workspace, BuildCounters counters, IBuildLog log, string description) : IStageRoot
 {
     private string? _root;
     private int _applied;
@@ -197,6 +198,7 @@ internal sealed class CopiedStageRoot(BuildWorkspace workspace, BuildCounters co
         _root ??= workspace.NewDirectory("rootfs");
         for (; _applied < layers.Count; _applied++)
         {
+            log.Info($"extracting {layers[_applied].Descriptor.Digest} ({layers[_applied].Descriptor.Size:N0} bytes) into the root of {description}");
             await LayerUnpacker.UnpackLayerAsync(layers[_applied], _root, $"layer {_applied + 1} of {description}", cancellationToken, allowDeviceNodes: true).ConfigureAwait(false);
             counters.LayersUnpacked++;
             _snapshot = null;

@@ -133,12 +133,16 @@ public static partial class Posix
     public static bool TryUnmount(string target) => umount2(target, 2 /* MNT_DETACH */) == 0;
 
     /// <summary>Sets a path's modification time without following a final symbolic link.</summary>
-    public static void SetModifiedTime(string path, DateTimeOffset time)
+    public static void SetModifiedTime(string path, DateTimeOffset time) => SetModifiedTime(path, time.ToUnixTimeSeconds() * 1_000_000_000L);
+
+    /// <summary>Sets access and modification time to <paramref name="nanoseconds"/> since the epoch (as
+    /// <see cref="FileStatus.ModifiedNanoseconds"/>), without following a final symbolic link.</summary>
+    public static void SetModifiedTime(string path, long nanoseconds)
     {
         var times = new TimeSpec[2];
         for (var i = 0; i < 2; i++)
         {
-            times[i] = new TimeSpec { Seconds = time.ToUnixTimeSeconds(), Nanoseconds = 0 };
+            times[i] = new TimeSpec { Seconds = Math.DivRem(nanoseconds, 1_000_000_000L, out var rest), Nanoseconds = rest };
         }
 
         if (utimensat(AtFdCwd, path, times, AtSymlinkNoFollow) != 0)

@@ -135,9 +135,11 @@ public sealed class ContainerPublisher(IBuildLog log)
         string? loadedInto = null;
         if (local?.Engine is { } engine)
         {
-            await engine.LoadAsync(image, repoTags, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
+            var loaded = await engine.LoadAsync(image, repoTags, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
             loadedInto = engine.Command;
-            log.Info($"Loaded {string.Join(", ", repoTags)} into {engine.Command} (image ID {image.ConfigDigest})");
+            log.Info(loaded
+                ? $"Loaded {string.Join(", ", repoTags)} into {engine.Command} (image ID {image.ConfigDigest})"
+                : $"{engine.Command} already has {string.Join(", ", repoTags)} as image ID {image.ConfigDigest}: nothing to load");
         }
         else if (local?.FallbackArchivePath is { } fallback)
         {

@@ -117,6 +117,7 @@ public static class LayerUnpacker
     {
         var written = new HashSet<string>(StringComparer.Ordinal);
         var opaque = new List<(string Host, string Image)>();
+        var directoryTimes = new List<(string Host, DateTimeOffset Time)>();
         try
         {
             await using var tar = new TarReader(tarStream, leaveOpen: true);
@@ -127,7 +128,7 @@ public static class LayerUnpacker
                     continue;
                 }
 
-                await ApplyAsync(entry, root, options, written, opaque, cancellationToken).ConfigureAwait(false);
+                await ApplyAsync(entry, root, options, written, opaque, directoryTimes, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or OverflowException or ArgumentException or ZstdSharp.ZstdException or SharpCompress.Common.SharpCompressException)
@@ -148,9 +149,17 @@ public static class LayerUnpacker
                 }
             }
         }
+
+        for (var i = directoryTimes.Count - 1; i >= 0; i--)
+        {
+            if (Posix.TryLStat(directoryTimes[i].Host, out var status) && status.IsDirectory)
+            {
+                Posix.SetModifiedTime(directoryTimes[i].Host, directoryTimes[i].Time);
+            }
+        }
     }
 
-    private static async Task ApplyAsync(TarEntry entry, string root, UnpackOptions options, HashSet<string> written, List<(string Host, string Image)> opaque, CancellationToken cancellationToken)
+    private static async Task ApplyAsync(TarEntry entry, string root, UnpackOptions options, HashSet<string> written, List<(string Host, string Image)> opaque, List<(string Host, DateTimeOffset Time)> directoryTimes, CancellationToken cancellationToken)
     {
         var what = $"{options.Description}, entry '{entry.Name}'";
         if (entry.Name.StartsWith('/'))
@@ -271,6 +280,16 @@ public static class LayerUnpacker
         {
             // After chown, which clears set-id bits.
             File.SetUnixFileMode(host, entry.Mode);
+        }
+
+        // The entry's time, as containerd applies it; a directory's once its content is in.
+        if (entry.EntryType == TarEntryType.Directory)
+        {
+            directoryTimes.Add((host, entry.ModificationTime));
+        }
+        else
+        {
+            Posix.SetModifiedTime(host, entry.ModificationTime);
         }
     }
 
