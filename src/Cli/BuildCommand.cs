@@ -27,9 +27,11 @@ internal static class BuildCommand
         var format = new Option<string?>("--format") { Description = "The manifest format, docker or oci (default: the base image's; docker for FROM scratch)." };
         var compression = new Option<string?>("--compression") { Description = "Layer compression, gzip[:1-9] or zstd[:1-22] (default gzip:2)." };
         var imageIdFile = new Option<string?>("--iidfile") { Description = "Write the image ID to this file." };
+        var secrets = new Option<string[]>("--secret") { Description = "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VARIABLE; repeatable.", AllowMultipleArgumentsPerToken = false };
+        var ssh = new Option<string[]>("--ssh") { Description = "An SSH agent for RUN --mount=type=ssh: ID (the agent of $SSH_AUTH_SOCK) or ID=SOCKET; repeatable.", AllowMultipleArgumentsPerToken = false };
         var command = new Command("build", "Build an image from a Dockerfile, without a daemon (RUN uses runc).")
         {
-            context, file, tags, buildArgs, target, platform, noCache, outputs, load, push, contexts, progress, format, compression, imageIdFile,
+            context, file, tags, buildArgs, target, platform, noCache, outputs, load, push, contexts, progress, format, compression, imageIdFile, secrets, ssh,
         };
         command.Options.Add(CliImages.Cache);
         command.Options.Add(CliImages.Insecure);
@@ -79,6 +81,8 @@ internal static class BuildCommand
                 Compression = LayerCompressionSetting.Parse(parse.GetValue(compression)),
                 Created = ReproducibleTime.FromEnvironment(),
                 CacheDirectory = parse.GetValue(CliImages.Cache),
+                Secrets = (parse.GetValue(secrets) ?? []).Select(BuildSecret.Parse).ToDictionary(x => x.Id, StringComparer.Ordinal),
+                Ssh = (parse.GetValue(ssh) ?? []).Select(SshAgent.Parse).ToDictionary(x => x.Id, StringComparer.Ordinal),
             };
 
             var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -34,6 +34,13 @@ public sealed class BuildDockerfileImage : ContainerImageTask
     /// <summary>ContainerBuildArg items: the item spec is the name, Value metadata the value.</summary>
     public ITaskItem[] BuildArguments { get; set; } = [];
 
+    /// <summary>ContainerBuildSecret items: the item spec is the id; File or EnvironmentVariable metadata says where
+    /// its value is (never the value itself, which would be in every binlog).</summary>
+    public ITaskItem[] Secrets { get; set; } = [];
+
+    /// <summary>ContainerBuildSsh items: the item spec is the id; Socket metadata the agent's socket ($SSH_AUTH_SOCK when empty).</summary>
+    public ITaskItem[] SshAgents { get; set; } = [];
+
     public string Target { get; set; } = string.Empty;
 
     public string ContainerRuntimeIdentifier { get; set; } = string.Empty;
@@ -65,6 +72,8 @@ public sealed class BuildDockerfileImage : ContainerImageTask
                 FallbackArchiveOutputPath = NullIfEmpty(FallbackArchiveOutputPath),
                 InsecureRegistries = InsecureRegistries.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 BuildArguments = BuildArguments.ToDictionary(a => a.ItemSpec, a => a.GetMetadata("Value"), StringComparer.Ordinal),
+                Secrets = Secrets.Select(ToSecret).ToDictionary(s => s.Id, StringComparer.Ordinal),
+                Ssh = SshAgents.Select(a => new Dockerfiles.SshAgent(a.ItemSpec, NullIfEmpty(a.GetMetadata("Socket")))).ToDictionary(a => a.Id, StringComparer.Ordinal),
                 Target = NullIfEmpty(Target),
                 Platform = string.IsNullOrWhiteSpace(ContainerRuntimeIdentifier) ? null : Platform.FromRuntimeIdentifier(ContainerRuntimeIdentifier),
                 Format = ImageFormat.Trim().ToLowerInvariant() switch
@@ -83,6 +92,18 @@ public sealed class BuildDockerfileImage : ContainerImageTask
             var result = new DockerfilePublisher(new MSBuildLog(Log)).PublishAsync(request, Cancellation.Token).GetAwaiter().GetResult();
             SetOutputs(result);
         });
+    }
+
+    private static Dockerfiles.BuildSecret ToSecret(ITaskItem item)
+    {
+        var file = item.GetMetadata("File");
+        var variable = item.GetMetadata("EnvironmentVariable");
+        if (file.Length > 0 == variable.Length > 0)
+        {
+            throw new ContainerException("CONTAINER3027", $"ContainerBuildSecret '{item.ItemSpec}' needs File (a path) or EnvironmentVariable (a name), one of the two.");
+        }
+
+        return new Dockerfiles.BuildSecret(item.ItemSpec, file.Length > 0 ? Path.GetFullPath(file) : null, variable.Length > 0 ? variable : null);
     }
 
 }

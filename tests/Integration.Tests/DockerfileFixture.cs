@@ -41,13 +41,14 @@ public sealed class DockerfileFixture : IDisposable
 
     public TempDirectory Work => _work;
 
-    public Task<DockerfileBuildResult> BuildOursAsync(string context, IReadOnlyDictionary<string, string> buildArguments, bool noCache = false, IBuildLog? log = null, string? cache = null)
+    public Task<DockerfileBuildResult> BuildOursAsync(string context, IReadOnlyDictionary<string, string> buildArguments, bool noCache = false, IBuildLog? log = null, string? cache = null, Snapshotter? snapshotter = null)
         => new DockerfileBuilder(log ?? NullBuildLog.Instance).BuildAsync(new DockerfileBuildRequest
         {
             ContextDirectory = context,
             BuildArguments = buildArguments,
             NoCache = noCache,
             CacheDirectory = cache ?? Cache,
+            Snapshotter = snapshotter,
         }, CancellationToken.None);
 
     /// <summary>BuildKit, as the test engine embeds it, driven by Debian's docker client.</summary>

@@ -104,11 +104,18 @@ public sealed class InterruptedBuildTests(TestEnvironment env)
         env.Require();
         using var work = new TempDirectory();
         var nap = "4242";
-        var context = Context(work, $"FROM oci:{env.BaseLayout}:runtime-deps\nARG NAP=1\nRUN echo before > /before\nRUN echo started-the-nap && sleep $NAP && echo late > /late\n");
+        var context = Context(work, $"FROM oci:{env.BaseLayout}:runtime-deps\nRUN echo before > /before\nARG NAP=1\nRUN echo started-the-nap && sleep $NAP && echo late > /late\n");
         var cache = work.Combine("cache");
         var (process, _) = await StartAsync(context, cache, line => line.Contains("started-the-nap", StringComparison.Ordinal), "--build-arg", $"NAP={nap}");
         process.Kill(); // SIGKILL, to the CLI alone: its runc container and mounts stay, as after a real crash
         await process.WaitForExitAsync();
+
+        // The echo comes just before the sleep starts: give it a moment (bounded, not a timing assertion).
+        for (var i = 0; i < 100 && !SleepRunning($"sleep {nap}"); i++)
+        {
+            await Task.Delay(100);
+        }
+
         Assert.True(SleepRunning($"sleep {nap}"), "the RUN's command was not running when the build was killed; nothing was tested");
 
         var next = TestEnvironment.Cli(["build", context, "--cache", cache, "--progress", "plain", "--build-arg", "NAP=0", "-o", $"type=oci,dest={work.Combine("out.tar")}"]).AssertSuccess();

@@ -39,6 +39,12 @@ public sealed record DockerfileBuildRequest
 
     public LayerCompressionSetting Compression { get; init; } = LayerCompressionSetting.Default;
 
+    /// <summary>Secrets RUN --mount=type=secret may mount, by id (buildx's --secret).</summary>
+    public IReadOnlyDictionary<string, BuildSecret> Secrets { get; init; } = new Dictionary<string, BuildSecret>();
+
+    /// <summary>SSH agents RUN --mount=type=ssh may use, by id (buildx's --ssh).</summary>
+    public IReadOnlyDictionary<string, SshAgent> Ssh { get; init; } = new Dictionary<string, SshAgent>();
+
     /// <summary>How steps get their root; chosen by SDK_CONTAINERS_SNAPSHOTTER, else overlayfs where it mounts, when null.</summary>
     public Snapshotter? Snapshotter { get; init; }
 

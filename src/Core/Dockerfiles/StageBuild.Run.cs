@@ -8,11 +8,14 @@ namespace Sdk.Containers.Dockerfiles;
 
 internal sealed partial class StageBuild
 {
-    private sealed record MountSpec(string Type, string Target, string? Source, string? From, string? Id, bool ReadWrite, UnixFileMode Mode, int Uid, int Gid, string? Size);
+    private int _sshMounts;
+
+    private sealed record MountSpec(string Type, string Target, string? Source, string? From, string? Id, bool ReadWrite, UnixFileMode Mode, int Uid, int Gid, string? Size, string? Env = null, bool Required = false);
 
     private async Task RunAsync(DockerfileNode instruction, CancellationToken cancellationToken)
     {
         var flags = Flags(instruction, "mount", "network", "security");
+        _sshMounts = 0;
         var scope = _config.ExpansionScope();
         var hostNetwork = false;
         foreach (var (name, value) in flags)
@@ -119,8 +122,20 @@ internal sealed partial class StageBuild
             }
 
             var runtimeMounts = new List<RuntimeMount>();
+            var secretEnv = new List<string>();
             foreach (var mount in mounts)
             {
+                if (mount.Type is "secret" or "ssh")
+                {
+                    // Their mount points are removed afterwards: nothing of a secret's mount is left in the layer.
+                    if (SecretMount(instruction, mount, rootfs, secretEnv, ignore) is { } secretMount)
+                    {
+                        runtimeMounts.Add(secretMount);
+                    }
+
+                    continue;
+                }
+
                 // A mount point the command needed stays in the image as an empty directory, as with BuildKit.
                 runtimeMounts.Add(await RuntimeMountAsync(instruction, mount, ct).ConfigureAwait(false));
             }
@@ -139,7 +154,10 @@ internal sealed partial class StageBuild
 
             var progress = Progress;
             var workspace = _session.Workspace;
-            var exit = await runtime.RunAsync(rootfs, new RuntimeProcess(args, env, workingDirectory, resolved.Uid, resolved.Gid, resolved.AdditionalGids), runtimeMounts, hostNetwork, line => Log.Info($"{progress} {line}"), workspace.NewContainerId(), workspace.NewDirectory("bundle"), ct).ConfigureAwait(false);
+
+            // A bundle whose config holds a secret's value lives in memory (tmpfs), never on disk.
+            var bundle = secretEnv.Count > 0 ? workspace.NewSecretDirectory("bundle") : workspace.NewDirectory("bundle");
+            var exit = await runtime.RunAsync(rootfs, new RuntimeProcess(args, [.. env, .. secretEnv], workingDirectory, resolved.Uid, resolved.Gid, resolved.AdditionalGids), runtimeMounts, hostNetwork, line => Log.Info($"{progress} {line}"), workspace.NewContainerId(), bundle, ct).ConfigureAwait(false);
 
             // The runtime's own mount points (/proc, /dev, /sys) are not part of the image when it had none.
             foreach (var path in ignore.OrderByDescending(p => p.Length))
@@ -169,12 +187,72 @@ internal sealed partial class StageBuild
     private static bool IsOnlyHeredoc(string command)
         => System.Text.RegularExpressions.Regex.IsMatch(command.Trim(), "^<<-?(\"[^\"]+\"|'[^']+'|[A-Za-z0-9_]+)$");
 
+    /// <summary>
+    /// A secret as a read-only file (from the workspace's tmpfs) and/or an environment variable of the command, or an
+    /// SSH agent's socket with SSH_AUTH_SOCK; null when an optional one was not given. Paths runc makes for the mount
+    /// point are added to <paramref name="stubs"/>, to be removed after the run.
+    /// </summary>
+    private RuntimeMount? SecretMount(DockerfileNode instruction, MountSpec mount, string rootfs, List<string> env, HashSet<string> stubs)
+    {
+        var where = Where(instruction);
+        string source;
+        if (mount.Type == "secret")
+        {
+            if (!_session.Request.Secrets.TryGetValue(mount.Id!, out var secret))
+            {
+                return mount.Required
+                    ? throw _session.Error(instruction, $"RUN --mount=type=secret,id={mount.Id} is required, and no secret '{mount.Id}' was given; pass --secret id={mount.Id},src=FILE (or a ContainerBuildSecret item).", "--mount")
+                    : null;
+            }
+
+            var value = secret.Read(where);
+            if (mount.Env is { } name)
+            {
+                env.Add($"{name}={System.Text.Encoding.UTF8.GetString(value)}");
+            }
+
+            if (mount.Target.Length == 0)
+            {
+                return null;
+            }
+
+            source = Path.Combine(_session.Workspace.NewSecretDirectory("secret"), mount.Id!);
+            File.WriteAllBytes(source, value);
+            FileCopier.SetMetadata(source, mount.Mode, (mount.Uid, mount.Gid));
+        }
+        else
+        {
+            if (!_session.Request.Ssh.TryGetValue(mount.Id!, out var agent))
+            {
+                return mount.Required
+                    ? throw _session.Error(instruction, $"RUN --mount=type=ssh,id={mount.Id} is required, and no SSH agent '{mount.Id}' was given; pass --ssh {mount.Id} (the agent of $SSH_AUTH_SOCK) or --ssh {mount.Id}=SOCKET.", "--mount")
+                    : null;
+            }
+
+            source = agent.ResolveSocket(where);
+            env.Add($"SSH_AUTH_SOCK={mount.Target}");
+        }
+
+        var components = RootfsPath.Components(mount.Target, where);
+        for (var i = 1; i <= components.Length; i++)
+        {
+            var path = string.Join('/', components[..i]);
+            if (stubs.Contains(path) || !Posix.TryLStat(Path.Combine(rootfs, path), out _))
+            {
+                stubs.Add(path);
+            }
+        }
+
+        return new RuntimeMount(mount.Target, "bind", source, mount.Type == "secret" ? ["rbind", "ro"] : ["rbind"]);
+    }
+
     private MountSpec ParseMount(DockerfileNode instruction, string value, string workingDirectory)
     {
         string type = "bind", target = string.Empty;
-        string? source = null, from = null, id = null, size = null;
+        string? source = null, from = null, id = null, size = null, env = null;
         var readWrite = false;
-        var mode = (UnixFileMode)Convert.ToInt32("755", 8);
+        var required = false;
+        UnixFileMode? mode = null;
         int uid = 0, gid = 0;
         foreach (var field in value.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -196,23 +274,50 @@ internal sealed partial class StageBuild
                 case "uid": uid = Number(); break;
                 case "gid": gid = Number(); break;
                 case "sharing": break;
+                case "env": env = item; break;
+                case "required": required = item is "" or "true"; break;
                 case "mode":
                     mode = item.Length > 0 && item.All(c => c is >= '0' and <= '7') ? (UnixFileMode)Convert.ToInt32(item, 8)
                         : throw _session.Error(instruction, $"--mount mode={item} is not an octal mode.", "--mount");
                     break;
                 default:
-                    throw _session.Error(instruction, $"--mount does not take '{key}'; it takes type, target, source, from, id, rw, mode, uid, gid, size and sharing.", "--mount");
+                    throw _session.Error(instruction, $"--mount does not take '{key}'; it takes type, target, source, from, id, rw, mode, uid, gid, size, sharing, env and required.", "--mount");
             }
         }
 
-        if (type is "secret" or "ssh")
+        if (type is not ("bind" or "cache" or "tmpfs" or "secret" or "ssh"))
         {
-            throw _session.Error(instruction, $"RUN --mount=type={type} is not supported yet; pass what the command needs through a bind mount of a file outside the context, or a build argument for non-secret values.", "--mount");
+            throw _session.Error(instruction, $"--mount type={type} is not a mount type; use bind, cache, tmpfs, secret or ssh.", "--mount");
         }
 
-        if (type is not ("bind" or "cache" or "tmpfs"))
+        if (type == "secret")
         {
-            throw _session.Error(instruction, $"--mount type={type} is not a mount type; use bind, cache or tmpfs.", "--mount");
+            // As BuildKit: the id defaults to the target's file name, the target to /run/secrets/<id>; env= alone
+            // puts the value in the command's environment only.
+            id ??= target.Length > 0 ? Path.GetFileName(target.TrimEnd('/')) : null;
+            if (string.IsNullOrEmpty(id))
+            {
+                throw _session.Error(instruction, "--mount=type=secret needs id=<the --secret id> (or a target to take it from).", "--mount");
+            }
+
+            if (target.Length == 0 && env is null)
+            {
+                target = $"/run/secrets/{id}";
+            }
+        }
+        else if (type == "ssh")
+        {
+            id ??= "default";
+            if (target.Length == 0)
+            {
+                target = $"/run/buildkit/ssh_agent.{_sshMounts++}";
+            }
+        }
+
+        var defaultMode = type switch { "secret" => "400", "ssh" => "600", _ => "755" };
+        if (type == "secret" && target.Length == 0)
+        {
+            return new MountSpec(type, string.Empty, null, null, id, false, (UnixFileMode)Convert.ToInt32(defaultMode, 8), uid, gid, null, env, required);
         }
 
         if (target.Length == 0)
@@ -231,7 +336,7 @@ internal sealed partial class StageBuild
             readWrite = true;
         }
 
-        return new MountSpec(type, target, source, from, id, readWrite, mode, uid, gid, size);
+        return new MountSpec(type, target, source, from, id, readWrite, mode ?? (UnixFileMode)Convert.ToInt32(defaultMode, 8), uid, gid, size, env, required);
     }
 
     private async Task<string> BindSourceKeyAsync(DockerfileNode instruction, MountSpec mount, CancellationToken cancellationToken)

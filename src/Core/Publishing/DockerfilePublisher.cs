@@ -26,6 +26,10 @@ public sealed record DockerfilePublishRequest
 
     public IReadOnlyDictionary<string, string> BuildArguments { get; init; } = new Dictionary<string, string>();
 
+    public IReadOnlyDictionary<string, Dockerfiles.BuildSecret> Secrets { get; init; } = new Dictionary<string, Dockerfiles.BuildSecret>();
+
+    public IReadOnlyDictionary<string, Dockerfiles.SshAgent> Ssh { get; init; } = new Dictionary<string, Dockerfiles.SshAgent>();
+
     public string? Target { get; init; }
 
     public Platform? Platform { get; init; }
@@ -91,6 +95,8 @@ public sealed class DockerfilePublisher(IBuildLog log)
             ContextDirectory = request.ContextDirectory,
             DockerfilePath = request.Dockerfile,
             BuildArguments = request.BuildArguments,
+            Secrets = request.Secrets,
+            Ssh = request.Ssh,
             Target = request.Target,
             Platform = request.Platform,
             InsecureRegistries = request.InsecureRegistries,

@@ -14,6 +14,7 @@ public sealed class BuildWorkspace : IDisposable
     private readonly FileStream _lock;
     private readonly List<string> _mounts = [];
     private int _next;
+    private string? _secrets;
 
     private BuildWorkspace(string root, string id, FileStream lockStream)
     {
@@ -45,6 +46,26 @@ public sealed class BuildWorkspace : IDisposable
     /// <summary>A new empty directory in the workspace.</summary>
     public string NewDirectory(string purpose)
         => Directory.CreateDirectory(Path.Combine(Root, $"{purpose}-{Interlocked.Increment(ref _next)}")).FullName;
+
+    /// <summary>
+    /// A new empty directory in memory (a tmpfs mounted in the workspace on first use), for secrets and for bundles
+    /// that carry one: a killed build leaves them in no file on disk.
+    /// </summary>
+    public string NewSecretDirectory(string purpose)
+    {
+        lock (_mounts)
+        {
+            if (_secrets is null)
+            {
+                var target = Directory.CreateDirectory(Path.Combine(Root, "secrets")).FullName;
+                Posix.Mount("tmpfs", target, "tmpfs", 0, "mode=0700,size=64m");
+                _mounts.Add(target);
+                _secrets = target;
+            }
+        }
+
+        return Directory.CreateDirectory(Path.Combine(_secrets, $"{purpose}-{Interlocked.Increment(ref _next)}")).FullName;
+    }
 
     public string NewContainerId() => $"sdkc-{Id}-{Interlocked.Increment(ref _next)}";
 
