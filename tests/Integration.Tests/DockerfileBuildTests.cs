@@ -79,7 +79,7 @@ public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture 
     }
 
     [Fact]
-    public async Task ASecondBuildOfAnUnchangedDockerfileReusesEveryLayerAndIsAtLeastFiveTimesFaster()
+    public async Task ASecondBuildOfAnUnchangedDockerfileReusesEveryLayerAndTouchesNothing()
     {
         env.Require();
         using var work = new TempDirectory();
@@ -89,22 +89,19 @@ public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture 
         var context = Context(work, $"ARG BASE\nFROM ${{BASE}}\nRUN echo {unique} > /unique\nCOPY app /app/\nRUN mkdir -p /data && echo 1 > /data/a\nWORKDIR /srv\nRUN echo 2 > /data/b && rm /etc/motd\nRUN ls -R /app > /listing\n");
         var arguments = new Dictionary<string, string> { ["BASE"] = fixture.BaseImage };
 
-        // The base is pulled before the clock starts, so both builds start from the same blob store.
-        await fixture.BuildOursAsync(Context(new TempDirectory(), "ARG BASE\nFROM ${BASE}\n"), arguments);
-        var clock = Stopwatch.StartNew();
         var first = await fixture.BuildOursAsync(context, arguments);
-        var firstTime = clock.Elapsed;
         var log = new RecordingLog();
-        clock.Restart();
         var second = await fixture.BuildOursAsync(context, arguments, log: log);
-        var secondTime = clock.Elapsed;
 
         Assert.Equal(6, first.StepsRun);
         Assert.Equal((0, 6), (second.StepsRun, second.StepsCached));
         Assert.Equal(6, log.Lines.Count(l => l.Contains("] CACHED ", StringComparison.Ordinal)));
         Assert.Contains(log.Lines, l => l.Contains("0 steps run, 6 from the cache", StringComparison.Ordinal));
         Assert.Equal(first.Image.ManifestDigest, second.Image.ManifestDigest);
-        Assert.True(firstTime >= secondTime * 5, $"first build {firstTime.TotalMilliseconds:F0} ms, second {secondTime.TotalMilliseconds:F0} ms: less than 5 times faster");
+
+        // Work counted, not timed: the cached build unpacked no layer and mounted nothing.
+        Assert.True(first.Mounts > 0 || first.LayersUnpacked > 0, "the first build ran its steps on a root");
+        Assert.Equal((0, 0), (second.LayersUnpacked, second.Mounts));
     }
 
     [Fact]
@@ -161,7 +158,7 @@ public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture 
         var layout = work.Combine("layout");
         var build = Cli("build", context, "--build-arg", $"BASE={fixture.BaseImage}", "-t", $"{registry}/cli/built:1", "--progress=plain",
             "--output", $"type=oci,dest={layout},tar=false", "--load", "--push", "--iidfile", work.Combine("iid"), "--cache", fixture.Cache).AssertSuccess();
-        Assert.Contains("[stage-1 1/3] COPY /built.txt / # buildkit", build.Output);
+        Assert.Contains("[stage-1 2/3] COPY --from=build /built.txt /", build.Output); // FROM is step 1, as BuildKit counts
         var imageId = File.ReadAllText(work.Combine("iid")).Trim();
 
         TestEnvironment.Run("/usr/bin/umoci", ["stat", "--image", $"{layout}:1"]).AssertSuccess();

@@ -37,7 +37,7 @@ public sealed class DockerfileProjectTests(TestEnvironment env, RegistryFixture 
             $"-p:ContainerImageTags={tag}",
             $"-bl:{binlog}",
         ]).AssertSuccess();
-        Assert.Contains("RUN /bin/sh -c test -f /app/hello.dll", publish.Output);
+        Assert.Contains("RUN test -f /app/hello.dll", publish.Output);
 
         var tasks = Binlogs.TaskNames(binlog);
         Assert.Contains("BuildDockerfileImage", tasks);
