@@ -5,7 +5,9 @@
 #
 # Written independently of our C# code (tar, gzip, sha256sum, jq), so that reading these images tests our reader
 # against someone else's output. Output, under $OUT (default artifacts/base-images):
-#   oci/                 one OCI layout holding all four, tagged runtime-deps, runtime, aspnet, sdk, plus
+#   oci/                 one OCI layout holding all four, tagged runtime-deps, runtime, aspnet, sdk (with the arm64
+#                        apphost pack from NuGet), runtime-multi (runtime and runtime-arm64: the arm64 shared
+#                        framework from NuGet's runtime pack, no host), plus
 #                        runtime-deps-multi: an index of runtime-deps for linux/amd64 and linux/arm64 (the arm64 one
 #                        made from Debian's arm64 packages, downloaded and unpacked, never installed)
 #   <flavor>.tar         docker-archive of each (via skopeo), named dotnet/<flavor>:<version>
@@ -122,6 +124,25 @@ for entry in "$DOTNET_ROOT"/*; do
 done
 SDK_VERSION="$(ls "$DOTNET_ROOT/sdk" | sort -V | tail -1)"
 
+# ---- arm64 .NET from NuGet (the only registry besides Debian's this machine reaches) ----------------------------
+# The SDK image gets the arm64 apphost pack in packs/, so `dotnet restore -a arm64` works with --network none as it
+# works online; runtime-arm64 is runtime-deps-arm64 plus the arm64 shared framework from the runtime pack. NuGet ships
+# no arm64 `dotnet` host, so that image can be built on and inspected here but not run (nothing arm64 runs here anyway).
+fetch_nuget() { # id version -> prints the package folder
+  local project="$WORK/nuget-$1"
+  mkdir -p "$project"
+  printf '<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup><ItemGroup><PackageDownload Include="%s" Version="[%s]" /></ItemGroup></Project>\n' "$1" "$2" >"$project/fetch.csproj"
+  dotnet restore "$project/fetch.csproj" --packages "$WORK/nuget-packages" -v:q >&2
+  echo "$WORK/nuget-packages/${1,,}/$2"
+}
+APPHOST_ARM64="$(fetch_nuget Microsoft.NETCore.App.Host.linux-arm64 "$DOTNET_VERSION")"
+mkdir -p "$SDKL/usr/share/dotnet/packs/Microsoft.NETCore.App.Host.linux-arm64/$DOTNET_VERSION"
+cp -a "$APPHOST_ARM64/runtimes" "$SDKL/usr/share/dotnet/packs/Microsoft.NETCore.App.Host.linux-arm64/$DOTNET_VERSION/"
+RUNTIME_ARM64="$(fetch_nuget Microsoft.NETCore.App.Runtime.linux-arm64 "$DOTNET_VERSION")"
+RTA="$WORK/runtime-arm64"
+mkdir -p "$RTA/usr/share/dotnet/shared/Microsoft.NETCore.App/$DOTNET_VERSION"
+cp -a "$RUNTIME_ARM64/runtimes/linux-arm64/lib/net10.0/." "$RUNTIME_ARM64/runtimes/linux-arm64/native/." "$RTA/usr/share/dotnet/shared/Microsoft.NETCore.App/$DOTNET_VERSION/"
+
 # ---- blobs -------------------------------------------------------------------------------------------------------
 put_blob() { # file -> prints digest hex
   local hex; hex="$(sha256sum "$1" | cut -d' ' -f1)"
@@ -143,6 +164,7 @@ layer "$RT";   D2="$LAYER_DIFF"; H2="$LAYER_HEX"; S2="$LAYER_SIZE"
 layer "$ASP";  D3="$LAYER_DIFF"; H3="$LAYER_HEX"; S3="$LAYER_SIZE"
 layer "$SDKL"; D4="$LAYER_DIFF"; H4="$LAYER_HEX"; S4="$LAYER_SIZE"
 layer "$DEPS_ARM64"; DA="$LAYER_DIFF"; HA="$LAYER_HEX"; SA="$LAYER_SIZE"
+layer "$RTA"; DRA="$LAYER_DIFF"; HRA="$LAYER_HEX"; SRA="$LAYER_SIZE"
 
 BASE_ENV='["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","APP_UID=1654","ASPNETCORE_HTTP_PORTS=8080","DOTNET_RUNNING_IN_CONTAINER=true"]'
 CREATED="$(date -u -d "@$EPOCH" +%Y-%m-%dT%H:%M:%SZ)"
@@ -182,6 +204,8 @@ ENV_SDK="$(jq -c --arg v "$SDK_VERSION" '. + ["DOTNET_SDK_VERSION="+$v, "DOTNET_
 image sdk "$ENV_SDK" "[\"$D1\",\"$D2\",\"$D3\",\"$D4\"]" "[$L1,$L2,$L3,$L4]" "[$HI1,$HI2,$HI3,$HI4]"
 LA="$(l "$HA" "$SA")"; HIA="$(h "runtime-deps for arm64: Debian's arm64 glibc, ICU, OpenSSL, zlib and busybox")"
 image runtime-deps-arm64 "$BASE_ENV" "[\"$DA\"]" "[$LA]" "[$HIA]" arm64 v8
+LRA="$(l "$HRA" "$SRA")"; HIRA="$(h "runtime for arm64: the .NET $DOTNET_VERSION shared framework from the NuGet runtime pack (no host)")"
+image runtime-arm64 "$ENV_RT" "[\"$DA\",\"$DRA\"]" "[$LA,$LRA]" "[$HIA,$HIRA]" arm64 v8
 
 # The two-platform runtime-deps: a nested index of the amd64 and arm64 images, listed in index.json by name.
 jq -c 'select(.annotations["org.opencontainers.image.ref.name"] == "runtime-deps" or .annotations["org.opencontainers.image.ref.name"] == "runtime-deps-arm64") | del(.annotations)' \
@@ -189,6 +213,12 @@ jq -c 'select(.annotations["org.opencontainers.image.ref.name"] == "runtime-deps
 MULTI_SIZE="$(stat -c %s "$WORK/multi.json")"; MULTI_HEX="$(put_blob "$WORK/multi.json")"
 jq -cn --arg hex "$MULTI_HEX" --argjson size "$MULTI_SIZE" \
   '{mediaType:"application/vnd.oci.image.index.v1+json", digest:("sha256:"+$hex), size:$size, annotations:{"org.opencontainers.image.ref.name":"runtime-deps-multi"}}' >>"$WORK/index-entries"
+# runtime-multi: runtime for linux/amd64 and runtime-arm64 for linux/arm64/v8.
+jq -c 'select(.annotations["org.opencontainers.image.ref.name"] == "runtime" or .annotations["org.opencontainers.image.ref.name"] == "runtime-arm64") | del(.annotations)' \
+  "$WORK/index-entries" | jq -cs '{schemaVersion:2, mediaType:"application/vnd.oci.image.index.v1+json", manifests:.}' >"$WORK/runtime-multi.json"
+RMULTI_SIZE="$(stat -c %s "$WORK/runtime-multi.json")"; RMULTI_HEX="$(put_blob "$WORK/runtime-multi.json")"
+jq -cn --arg hex "$RMULTI_HEX" --argjson size "$RMULTI_SIZE" \
+  '{mediaType:"application/vnd.oci.image.index.v1+json", digest:("sha256:"+$hex), size:$size, annotations:{"org.opencontainers.image.ref.name":"runtime-multi"}}' >>"$WORK/index-entries"
 jq -cs '{schemaVersion:2, mediaType:"application/vnd.oci.image.index.v1+json", manifests:.}' "$WORK/index-entries" >"$OUT/oci/index.json"
 echo '{"imageLayoutVersion":"1.0.0"}' >"$OUT/oci/oci-layout"
 

@@ -17,7 +17,7 @@ internal static class BuildCommand
         var tags = new Option<string[]>("--tag", "-t") { Description = "Name and tag of the image (name:tag); repeatable.", AllowMultipleArgumentsPerToken = false };
         var buildArgs = new Option<string[]>("--build-arg") { Description = "A build argument, KEY=VALUE (or KEY to take it from the environment); repeatable.", AllowMultipleArgumentsPerToken = false };
         var target = new Option<string?>("--target") { Description = "The stage to build (default: the last)." };
-        var platform = new Option<string?>("--platform") { Description = "The platform to build for, os/arch[/variant] (default: this machine's)." };
+        var platform = new Option<string?>("--platform") { Description = "The platform(s) to build for, os/arch[/variant], comma-separated for an index (default: this machine's)." };
         var noCache = new Option<bool>("--no-cache") { Description = "Run every step again instead of reusing cached layers." };
         var outputs = new Option<string[]>("--output", "-o") { Description = "type=docker[,dest=FILE] | type=oci,dest=FILE[,tar=false] | type=registry | type=local,dest=DIR; repeatable.", AllowMultipleArgumentsPerToken = false };
         var load = new Option<bool>("--load") { Description = "Load the image into Docker or Podman (type=docker)." };
@@ -61,13 +61,17 @@ internal static class BuildCommand
                 References.ImageReference.Parse(name, "--tag");
             }
 
+            // --platform a,b builds each (a FROM --platform=$BUILDPLATFORM stage runs on this machine for every one of
+            // them, with TARGETPLATFORM/TARGETARCH set per target) and puts them under one index.
+            var platforms = (parse.GetValue(platform) ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(Platform.Parse).DistinctBy(p => p.ToString()).ToList();
             var request = new DockerfileBuildRequest
             {
                 ContextDirectory = parse.GetValue(context) ?? ".",
                 DockerfilePath = parse.GetValue(file),
                 BuildArguments = Pairs(parse.GetValue(buildArgs) ?? [], "--build-arg", fromEnvironment: true),
                 Target = parse.GetValue(target),
-                Platform = parse.GetValue(platform) is { } p ? Platform.Parse(p) : null,
+                Platform = platforms.Count == 1 ? platforms[0] : null,
                 NoCache = parse.GetValue(noCache),
                 NamedContexts = Pairs(parse.GetValue(contexts) ?? [], "--build-context", fromEnvironment: false),
                 InsecureRegistries = parse.GetValue(CliImages.Insecure) ?? [],
@@ -86,12 +90,33 @@ internal static class BuildCommand
             };
 
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var result = await new DockerfileBuilder(log).BuildAsync(request, token);
             using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
             if (outputList.Count == 0)
             {
                 log.Warning("CONTAINER3030", "No output was given, so the image stays in the build cache only; add --load, --push or --output type=docker,dest=FILE.");
             }
+
+            if (platforms.Count > 1)
+            {
+                var images = new List<Image>();
+                foreach (var target in platforms)
+                {
+                    log.Info($"Building for {target}");
+                    images.Add((await new DockerfileBuilder(log).BuildAsync(request with { Platform = target }, token)).Image);
+                }
+
+                var indexDigest = await IndexOutput.DeliverAsync(images, names, outputList, registries, request.LayerTimestamp, log, token);
+                if (parse.GetValue(imageIdFile) is { } indexIdFile)
+                {
+                    await File.WriteAllTextAsync(indexIdFile, indexDigest.ToString(), token);
+                }
+
+                log.Info($"Done in {clock.Elapsed.TotalSeconds:F1} s");
+                Console.WriteLine(indexDigest);
+                return 0;
+            }
+
+            var result = await new DockerfileBuilder(log).BuildAsync(request, token);
 
             await ImageOutput.DeliverAsync(result.Image, names, outputList, registries, request.LayerTimestamp, log, token);
             if (parse.GetValue(imageIdFile) is { } idFile)
