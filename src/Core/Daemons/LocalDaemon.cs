@@ -22,7 +22,9 @@ public sealed class LocalDaemon
     /// The engine to load into: <paramref name="preferred"/> (LocalRegistry: Docker or Podman) when it answers,
     /// else, with none preferred, Docker then Podman, as the SDK detects them. Null when none answers.
     /// </summary>
-    public static async Task<LocalDaemon?> DetectAsync(string? preferred, IBuildLog log, CancellationToken cancellationToken)
+    /// <param name="image">With <paramref name="repoTags"/>: the image about to be loaded. The engine is then asked for
+    /// those names first, which tells both that it answers and whether it has the image already, in one call.</param>
+    public static async Task<LocalDaemon?> DetectAsync(string? preferred, IBuildLog log, CancellationToken cancellationToken, Image? image = null, IReadOnlyList<string>? repoTags = null)
     {
         string[] candidates = preferred?.Trim().ToLowerInvariant() switch
         {
@@ -34,6 +36,17 @@ public sealed class LocalDaemon
 
         foreach (var command in candidates)
         {
+            if (image is not null && repoTags is { Count: > 0 })
+            {
+                var (inspectExit, ids) = await RunAsync(command, ["image", "inspect", "--format", "{{.Id}}", .. repoTags], stdin: null, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+                var answered = inspectExit == 0 || ids.Contains("No such image", StringComparison.OrdinalIgnoreCase) || ids.Contains("image not known", StringComparison.OrdinalIgnoreCase);
+                if (answered)
+                {
+                    log.Detail($"Using the {command} engine");
+                    return new LocalDaemon(command) { _has = (image.ConfigDigest, inspectExit == 0 && AllAre(ids, image, repoTags.Count)) };
+                }
+            }
+
             var (exitCode, output) = await RunAsync(command, ["version", "--format", "{{.Server.Version}}"], stdin: null, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
             if (exitCode == 0)
             {
@@ -48,9 +61,13 @@ public sealed class LocalDaemon
     }
 
     /// <returns>False when the engine already had the image under every name, so nothing was sent.</returns>
+    // What detection learnt of the image it was asked about: (its config digest, whether every name points at it).
+    private (Digests.Digest Image, bool Has)? _has;
+
     public async Task<bool> LoadAsync(Image image, IReadOnlyList<string> repoTags, DateTimeOffset timestamp, CancellationToken cancellationToken)
     {
-        if (repoTags.Count > 0 && await HasAsync(image, repoTags, cancellationToken).ConfigureAwait(false))
+        var known = _has is { } has && has.Image == image.ConfigDigest ? has.Has : (bool?)null;
+        if (known == true || (known is null && repoTags.Count > 0 && await HasAsync(image, repoTags, cancellationToken).ConfigureAwait(false)))
         {
             return false;
         }
@@ -69,8 +86,13 @@ public sealed class LocalDaemon
     private async Task<bool> HasAsync(Image image, IReadOnlyList<string> repoTags, CancellationToken cancellationToken)
     {
         var (exitCode, output) = await RunAsync(Command, ["image", "inspect", "--format", "{{.Id}}", .. repoTags], null, TimeSpan.FromMinutes(1), cancellationToken).ConfigureAwait(false);
+        return exitCode == 0 && AllAre(output, image, repoTags.Count);
+    }
+
+    private static bool AllAre(string output, Image image, int count)
+    {
         var ids = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return exitCode == 0 && ids.Length == repoTags.Count && ids.All(id => id == image.ConfigDigest.ToString());
+        return ids.Length == count && ids.All(id => id == image.ConfigDigest.ToString());
     }
 
     private static string FirstLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "no output";
