@@ -36,6 +36,30 @@ public sealed class DockerfileBuilderTests
         { "FROM scratch\nCOPY Dockerfile Dockerfile /not-a-dir\n", "Dockerfile:2:28: COPY has several sources, so its destination '/not-a-dir' must be a directory ending in '/'." },
     };
 
+    /// <summary>Flag errors on a late line, after a FROM that could never be pulled: found before any pull or step.</summary>
+    public static TheoryData<string, string> CheckedBeforeAnyWork() => new()
+    {
+        { "FROM 127.0.0.1:9/never/pulled:1\nRUN echo one\nRUN --mount=type=cache,target=/c,mode=9z true\n", "Dockerfile:3:5: --mount mode=9z is not an octal mode." },
+        { "FROM 127.0.0.1:9/never/pulled:1\nRUN echo one\nRUN --mount=type=nfs,target=/c true\n", "Dockerfile:3:5: --mount type=nfs is not a mount type" },
+        { "FROM 127.0.0.1:9/never/pulled:1\nRUN echo one\nRUN --mount=type=cache,targt=/c true\n", "Dockerfile:3:5: --mount does not take 'targt'" },
+        { "FROM 127.0.0.1:9/never/pulled:1\nRUN echo one\nRUN --network=bridge true\n", "Dockerfile:3:5: --network=bridge is not supported" },
+        { "FROM 127.0.0.1:9/never/pulled:1\nRUN echo one\nRUN --mount=type=secret true\n", "Dockerfile:3:5: --mount=type=secret needs id=" },
+        { "FROM 127.0.0.1:9/never/pulled:1\nRUN echo one\nADD --from=x a /b\n", "Dockerfile:3:5: ADD does not take the flag --from" },
+        { "FROM 127.0.0.1:9/never/pulled:1\nRUN echo one\nCOPY --chmod=8 a /b\n", "Dockerfile:3:6: --chmod=8 is not an octal mode" },
+        { "FROM 127.0.0.1:9/never/pulled:1\nRUN echo one\nCOPY onlyone\n", "Dockerfile:3:1: COPY needs at least one source and a destination" },
+    };
+
+    [Theory]
+    [MemberData(nameof(CheckedBeforeAnyWork))]
+    public async Task FlagErrorsAreFoundBeforeAnythingIsPulledOrRun(string dockerfile, string expected)
+    {
+        using var work = new TempDirectory();
+        var error = await Assert.ThrowsAnyAsync<ContainerException>(() => Build(work, dockerfile));
+        Assert.StartsWith(expected, error.Message);
+        Assert.StartsWith("CONTAINER3", error.Code);
+        Assert.False(Directory.Exists(work.Combine("cache")), "the build had begun: it made its cache before the error");
+    }
+
     [Theory]
     [MemberData(nameof(Malformed))]
     public async Task MalformedDockerfilesGiveOneErrorWithFileLineAndColumn(string dockerfile, string expected)

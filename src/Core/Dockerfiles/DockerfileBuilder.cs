@@ -48,6 +48,10 @@ public sealed class DockerfileBuilder(IBuildLog log)
                 ?? throw new ContainerException("CONTAINER3004", $"{name} has no stage named '{wanted}'; its stages are {string.Join(", ", stages.Select(s => s.Name ?? s.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)))}.");
         }
 
+        // Every instruction's flags and mounts are checked before anything is pulled or run.
+        var errors = new DockerfileErrors(name, text.Split('\n'));
+        InstructionChecks.CheckAll(stages, errors.Error);
+
         var store = BlobStore.CreateDefault(request.CacheDirectory);
         using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
         using var workspace = BuildWorkspace.Create(Path.Combine(store.Root, "builds"), log.Info);
@@ -153,6 +157,7 @@ internal sealed class BuildSession(
     private readonly ConcurrentDictionary<int, Lazy<Task<StageBuild>>> _stages = new();
     private readonly ConcurrentDictionary<string, Lazy<Task<(Image Image, string Key)>>> _images = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<SourceTree>>> _imageTrees = new(StringComparer.Ordinal);
+    private readonly DockerfileErrors _errors = new(file, lines);
     private OverlayStageRoots? _overlay;
     private OciRuntime? _runtime;
     private readonly ImageLoader _loader = new(store, registries);
@@ -271,6 +276,20 @@ internal sealed class BuildSession(
     }
 
     /// <summary>A problem with an instruction: file, line, column (of <paramref name="near"/> when given) and what to do.</summary>
+    public DockerfileSyntaxException Error(DockerfileNode instruction, string problem, string? near = null) => _errors.Error(instruction, problem, near);
+
+    public LayerWriterOptions LayerOptions(ImageFormat format) => new()
+    {
+        Format = format,
+        Timestamp = request.LayerTimestamp,
+        Compression = request.Compression,
+    };
+}
+
+/// <summary>Errors that point into the Dockerfile: file, line and column, and what to do.</summary>
+internal sealed class DockerfileErrors(string file, string[] lines)
+{
+    /// <summary>A problem with an instruction: file, line, column (of <paramref name="near"/> when given) and what to do.</summary>
     public DockerfileSyntaxException Error(DockerfileNode instruction, string problem, string? near = null)
     {
         var column = 0;
@@ -293,11 +312,4 @@ internal sealed class BuildSession(
 
         return new DockerfileSyntaxException(file, instruction.StartLine, instruction.EndLine, problem, column);
     }
-
-    public LayerWriterOptions LayerOptions(ImageFormat format) => new()
-    {
-        Format = format,
-        Timestamp = request.LayerTimestamp,
-        Compression = request.Compression,
-    };
 }

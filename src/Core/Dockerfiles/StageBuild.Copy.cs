@@ -12,7 +12,7 @@ internal sealed partial class StageBuild
     {
         var isAdd = instruction.Value == "add";
         var name = instruction.Value.ToUpperInvariant();
-        var flags = isAdd ? Flags(instruction, "chown", "chmod", "link", "exclude", "checksum") : Flags(instruction, "from", "chown", "chmod", "link", "exclude");
+        var flags = Flags(instruction, isAdd ? InstructionChecks.AddFlags : InstructionChecks.CopyFlags);
         var scope = _config.ExpansionScope();
         var args = instruction.Arguments.ToList();
         if (args.Count < 2)
@@ -26,16 +26,7 @@ internal sealed partial class StageBuild
         var chmodText = Flag("chmod");
         var checksum = Flag("checksum");
         var excludes = flags.Where(f => f.Name == "exclude").Select(f => Expand(instruction, f.Value, scope)).ToArray();
-        UnixFileMode? chmod = null;
-        if (chmodText is not null)
-        {
-            if (chmodText.Length is 0 or > 4 || !chmodText.All(c => c is >= '0' and <= '7'))
-            {
-                throw _session.Error(instruction, $"--chmod={chmodText} is not an octal mode; write it like --chmod=755 or --chmod=0644.", "--chmod");
-            }
-
-            chmod = (UnixFileMode)Convert.ToInt32(chmodText, 8);
-        }
+        UnixFileMode? chmod = chmodText is null ? null : InstructionChecks.Chmod(chmodText, problem => _session.Error(instruction, problem, "--chmod"));
 
         var destination = Expand(instruction, args[^1], scope);
         if (!destination.StartsWith('/'))

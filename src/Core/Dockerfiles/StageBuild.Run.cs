@@ -8,14 +8,12 @@ namespace Sdk.Containers.Dockerfiles;
 
 internal sealed partial class StageBuild
 {
-    private int _sshMounts;
 
-    private sealed record MountSpec(string Type, string Target, string? Source, string? From, string? Id, bool ReadWrite, UnixFileMode Mode, int Uid, int Gid, string? Size, string? Env = null, bool Required = false);
 
     private async Task RunAsync(DockerfileNode instruction, CancellationToken cancellationToken)
     {
-        var flags = Flags(instruction, "mount", "network", "security");
-        _sshMounts = 0;
+        var flags = Flags(instruction, InstructionChecks.RunFlags);
+        var sshMounts = 0;
         var scope = _config.ExpansionScope();
         var hostNetwork = false;
         foreach (var (name, value) in flags)
@@ -23,20 +21,21 @@ internal sealed partial class StageBuild
             switch (name)
             {
                 case "network":
-                    hostNetwork = Expand(instruction, value, scope) switch
-                    {
-                        "host" => true,
-                        "none" or "default" => false,
-                        var other => throw _session.Error(instruction, $"--network={other} is not supported; use none (the default here) or host.", "--network"),
-                    };
+                    hostNetwork = InstructionChecks.HostNetwork(Expand(instruction, value, scope), problem => _session.Error(instruction, problem, "--network"));
                     break;
-                case "security" when value != "sandbox":
-                    throw _session.Error(instruction, $"--security={value} is not supported; commands run with the default capabilities.", "--security");
+                case "security":
+                    InstructionChecks.Security(Expand(instruction, value, scope), problem => _session.Error(instruction, problem, "--security"));
+                    break;
             }
         }
 
         var workingDirectory = Image.Config.WorkingDir is { Length: > 0 } wd ? wd : "/";
-        var mounts = flags.Where(f => f.Name == "mount").Select(f => ParseMount(instruction, Expand(instruction, f.Value, scope), workingDirectory)).ToList();
+        var mounts = new List<RunMount>();
+        foreach (var (_, value) in flags.Where(f => f.Name == "mount"))
+        {
+            mounts.Add(RunMount.Parse(Expand(instruction, value, scope), workingDirectory, Where(instruction), problem => _session.Error(instruction, problem, "--mount"), ref sshMounts));
+        }
+
         var shell = Image.Config.Shell ?? ["/bin/sh", "-c"];
         var heredocScripts = new List<(string Path, string Content)>();
         IReadOnlyList<string> args;
@@ -192,7 +191,7 @@ internal sealed partial class StageBuild
     /// SSH agent's socket with SSH_AUTH_SOCK; null when an optional one was not given. Paths runc makes for the mount
     /// point are added to <paramref name="stubs"/>, to be removed after the run.
     /// </summary>
-    private RuntimeMount? SecretMount(DockerfileNode instruction, MountSpec mount, string rootfs, List<string> env, HashSet<string> stubs)
+    private RuntimeMount? SecretMount(DockerfileNode instruction, RunMount mount, string rootfs, List<string> env, HashSet<string> stubs)
     {
         var where = Where(instruction);
         string source;
@@ -246,100 +245,7 @@ internal sealed partial class StageBuild
         return new RuntimeMount(mount.Target, "bind", source, mount.Type == "secret" ? ["rbind", "ro"] : ["rbind"]);
     }
 
-    private MountSpec ParseMount(DockerfileNode instruction, string value, string workingDirectory)
-    {
-        string type = "bind", target = string.Empty;
-        string? source = null, from = null, id = null, size = null, env = null;
-        var readWrite = false;
-        var required = false;
-        UnixFileMode? mode = null;
-        int uid = 0, gid = 0;
-        foreach (var field in value.Split(',', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var equals = field.IndexOf('=');
-            var key = (equals < 0 ? field : field[..equals]).Trim().ToLowerInvariant();
-            var item = equals < 0 ? string.Empty : field[(equals + 1)..].Trim();
-            int Number() => int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n
-                : throw _session.Error(instruction, $"--mount {key}={item} must be a number.", "--mount");
-            switch (key)
-            {
-                case "type": type = item; break;
-                case "target" or "dst" or "destination": target = item; break;
-                case "source" or "src": source = item; break;
-                case "from": from = item; break;
-                case "id": id = item; break;
-                case "size": size = item; break;
-                case "rw" or "readwrite": readWrite = item is "" or "true"; break;
-                case "ro" or "readonly": readWrite = item is "false"; break;
-                case "uid": uid = Number(); break;
-                case "gid": gid = Number(); break;
-                case "sharing": break;
-                case "env": env = item; break;
-                case "required": required = item is "" or "true"; break;
-                case "mode":
-                    mode = item.Length > 0 && item.All(c => c is >= '0' and <= '7') ? (UnixFileMode)Convert.ToInt32(item, 8)
-                        : throw _session.Error(instruction, $"--mount mode={item} is not an octal mode.", "--mount");
-                    break;
-                default:
-                    throw _session.Error(instruction, $"--mount does not take '{key}'; it takes type, target, source, from, id, rw, mode, uid, gid, size, sharing, env and required.", "--mount");
-            }
-        }
-
-        if (type is not ("bind" or "cache" or "tmpfs" or "secret" or "ssh"))
-        {
-            throw _session.Error(instruction, $"--mount type={type} is not a mount type; use bind, cache, tmpfs, secret or ssh.", "--mount");
-        }
-
-        if (type == "secret")
-        {
-            // As BuildKit: the id defaults to the target's file name, the target to /run/secrets/<id>; env= alone
-            // puts the value in the command's environment only.
-            id ??= target.Length > 0 ? Path.GetFileName(target.TrimEnd('/')) : null;
-            if (string.IsNullOrEmpty(id))
-            {
-                throw _session.Error(instruction, "--mount=type=secret needs id=<the --secret id> (or a target to take it from).", "--mount");
-            }
-
-            if (target.Length == 0 && env is null)
-            {
-                target = $"/run/secrets/{id}";
-            }
-        }
-        else if (type == "ssh")
-        {
-            id ??= "default";
-            if (target.Length == 0)
-            {
-                target = $"/run/buildkit/ssh_agent.{_sshMounts++}";
-            }
-        }
-
-        var defaultMode = type switch { "secret" => "400", "ssh" => "600", _ => "755" };
-        if (type == "secret" && target.Length == 0)
-        {
-            return new MountSpec(type, string.Empty, null, null, id, false, (UnixFileMode)Convert.ToInt32(defaultMode, 8), uid, gid, null, env, required);
-        }
-
-        if (target.Length == 0)
-        {
-            throw _session.Error(instruction, "--mount needs target=<path in the container>.", "--mount");
-        }
-
-        if (!target.StartsWith('/'))
-        {
-            target = $"{workingDirectory.TrimEnd('/')}/{target}";
-        }
-
-        target = "/" + string.Join('/', RootfsPath.Components(target, Where(instruction)));
-        if (type == "cache")
-        {
-            readWrite = true;
-        }
-
-        return new MountSpec(type, target, source, from, id, readWrite, mode ?? (UnixFileMode)Convert.ToInt32(defaultMode, 8), uid, gid, size, env, required);
-    }
-
-    private async Task<string> BindSourceKeyAsync(DockerfileNode instruction, MountSpec mount, CancellationToken cancellationToken)
+    private async Task<string> BindSourceKeyAsync(DockerfileNode instruction, RunMount mount, CancellationToken cancellationToken)
     {
         if (mount.From is null)
         {
@@ -351,7 +257,7 @@ internal sealed partial class StageBuild
         return $"bind:{key}:{mount.Source}";
     }
 
-    private async Task<RuntimeMount> RuntimeMountAsync(DockerfileNode instruction, MountSpec mount, CancellationToken cancellationToken)
+    private async Task<RuntimeMount> RuntimeMountAsync(DockerfileNode instruction, RunMount mount, CancellationToken cancellationToken)
     {
         switch (mount.Type)
         {

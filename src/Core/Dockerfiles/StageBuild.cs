@@ -119,7 +119,6 @@ internal sealed partial class StageBuild
 
     private async Task ExecuteAsync(DockerfileNode instruction, CancellationToken cancellationToken)
     {
-        CheckExecForm(instruction);
         switch (instruction.Value)
         {
             case "run":
@@ -140,44 +139,6 @@ internal sealed partial class StageBuild
 
                 break;
         }
-    }
-
-    /// <summary>
-    /// A shell-form command that starts like a JSON array ('["' or "['") but does not parse is almost always a broken
-    /// exec form (single quotes, a missing comma or quote): BuildKit would quietly run it through the shell instead,
-    /// where it fails at run time or never. We say so at once.
-    /// </summary>
-    private void CheckExecForm(DockerfileNode instruction)
-    {
-        if (instruction.IsJson || instruction.Value is not ("run" or "cmd" or "entrypoint" or "shell" or "healthcheck"))
-        {
-            return;
-        }
-
-        var text = (instruction.Value == "healthcheck" ? instruction.Next?.Next?.Value : instruction.Arguments.FirstOrDefault()) ?? string.Empty;
-        var trimmed = text.Trim();
-        if (!(trimmed.StartsWith("[\"", StringComparison.Ordinal) || trimmed.StartsWith("['", StringComparison.Ordinal)) || !trimmed.EndsWith(']'))
-        {
-            if (instruction.Value == "shell")
-            {
-                throw _session.Error(instruction, "SHELL takes the exec form, a JSON array such as [\"/bin/bash\", \"-c\"].");
-            }
-
-            return;
-        }
-
-        string problem;
-        try
-        {
-            System.Text.Json.JsonDocument.Parse(trimmed).Dispose();
-            problem = "it must be an array of strings only";
-        }
-        catch (System.Text.Json.JsonException ex)
-        {
-            problem = ex.Message.Split(" Path:", 2)[0].TrimEnd('.');
-        }
-
-        throw _session.Error(instruction, $"{instruction.Value.ToUpperInvariant()} looks like the exec form but is not valid JSON ({problem}). Write a JSON array with double quotes, such as [\"executable\", \"argument\"], or drop the brackets for the shell form.", trimmed[..1]);
     }
 
     private async Task MakeWorkingDirectoryAsync(DockerfileNode instruction, CancellationToken cancellationToken)
@@ -324,23 +285,6 @@ internal sealed partial class StageBuild
 
     private string Where(DockerfileNode instruction) => $"{_session.File}:{instruction.StartLine}";
 
-    /// <summary>Splits --name=value flags, checking each is one the instruction takes.</summary>
-    private List<(string Name, string Value)> Flags(DockerfileNode instruction, params string[] allowed)
-    {
-        var flags = new List<(string, string)>();
-        foreach (var flag in instruction.Flags)
-        {
-            var equals = flag.IndexOf('=');
-            var name = (equals < 0 ? flag : flag[..equals])[2..];
-            var value = equals < 0 ? "true" : flag[(equals + 1)..];
-            if (!allowed.Contains(name))
-            {
-                throw _session.Error(instruction, $"{instruction.Value.ToUpperInvariant()} does not take the flag --{name}; it takes {string.Join(", ", allowed.Select(a => "--" + a))}.", flag);
-            }
-
-            flags.Add((name, value));
-        }
-
-        return flags;
-    }
+    private List<(string Name, string Value)> Flags(DockerfileNode instruction, string[] allowed)
+        => InstructionChecks.Flags(instruction, allowed, (problem, near) => _session.Error(instruction, problem, near));
 }
