@@ -106,7 +106,7 @@ public sealed class InterruptedBuildTests(TestEnvironment env)
         var nap = "4242";
         var context = Context(work, $"FROM oci:{env.BaseLayout}:runtime-deps\nRUN echo before > /before\nARG NAP=1\nRUN echo started-the-nap && sleep $NAP && echo late > /late\n");
         var cache = work.Combine("cache");
-        var (process, _) = await StartAsync(context, cache, line => line.Contains("started-the-nap", StringComparison.Ordinal), "--build-arg", $"NAP={nap}");
+        var (process, _) = await StartAsync(context, cache, line => line.EndsWith("] started-the-nap", StringComparison.Ordinal) /* the command's output, not the step line that shows it */, "--build-arg", $"NAP={nap}");
         process.Kill(); // SIGKILL, to the CLI alone: its runc container and mounts stay, as after a real crash
         await process.WaitForExitAsync();
 
@@ -156,7 +156,7 @@ public sealed class InterruptedBuildTests(TestEnvironment env)
         var nap = "4343";
         var context = Context(work, $"FROM oci:{env.BaseLayout}:runtime-deps\nRUN echo started-the-nap && sleep {nap}\n");
         var cache = work.Combine("cache");
-        var (process, output) = await StartAsync(context, cache, line => line.Contains("started-the-nap", StringComparison.Ordinal));
+        var (process, output) = await StartAsync(context, cache, line => line.EndsWith("] started-the-nap", StringComparison.Ordinal) /* the command's output, not the step line that shows it */);
         TestEnvironment.Run("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]).AssertSuccess();
         var exited = process.WaitForExitAsync();
         Assert.True(await Task.WhenAny(exited, Task.Delay(TimeSpan.FromMinutes(2))) == exited, "the build did not stop after SIGTERM");
