@@ -151,7 +151,8 @@ put_blob() { # file -> prints digest hex
 
 layer() { # dir -> sets LAYER_DIFF LAYER_HEX LAYER_SIZE
   local tarfile="$WORK/layer.tar"
-  tar --sort=name --mtime="@$EPOCH" --owner=0 --group=0 --numeric-owner --format=posix \
+  # Owners as on disk (root, but the app user's home is theirs, as in the official images).
+  tar --sort=name --mtime="@$EPOCH" --numeric-owner --format=posix \
       --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -C "$1" -cf "$tarfile" .
   LAYER_DIFF="sha256:$(sha256sum "$tarfile" | cut -d' ' -f1)"
   if command -v pigz >/dev/null; then pigz -n -6 "$tarfile"; else gzip -n -6 "$tarfile"; fi

@@ -250,4 +250,44 @@ public sealed class PublishToArchiveTests(TestEnvironment env)
         Assert.False(File.Exists(archive));
         Assert.False(Directory.Exists(Path.Combine(project, "out")) && Directory.EnumerateFiles(Path.Combine(project, "out")).Any(), "Something was left in the output folder.");
     }
+
+    [Fact]
+    public void LayersKeepTheBasesDirectoriesSoTheAppUserCanStillWriteToTmpAndHome()
+    {
+        env.Require();
+        var project = env.CopySample("hello");
+        Directory.CreateDirectory(Path.Combine(project, "cfg"));
+        File.WriteAllText(Path.Combine(project, "cfg", "c.txt"), "config");
+        var csproj = Path.Combine(project, "hello.csproj");
+        File.WriteAllText(csproj, File.ReadAllText(csproj).Replace("</Project>", """
+              <ItemGroup>
+                <ContainerLayer Include="cfg/c.txt" Destination="/tmp/cfg/c.txt" />
+              </ItemGroup>
+            </Project>
+            """));
+        var tag = $"basedirs-{Guid.NewGuid():N}"[..20];
+        var archive = Path.Combine(project, "out", "hello.tar");
+        env.Publish(project, [
+            "-p:PublishContainer=true",
+            $"-p:ContainerBaseImage=oci:{env.BaseLayout}:runtime",
+            "-p:ContainerWorkingDirectory=/home/app/work",
+            $"-p:ContainerArchiveOutputPath={archive}",
+            $"-p:ContainerImageTags={tag}",
+        ]).AssertSuccess();
+        env.Docker("load", "-i", archive).AssertSuccess();
+        try
+        {
+            // As the base's app user (uid 1654, the default ContainerUser): /tmp is still 1777 and /home/app still theirs.
+            var run = env.Docker("run", "--rm", "--network", "none", "--entrypoint", "sh", $"hello:{tag}", "-c",
+                "id -u && touch /tmp/probe && touch /home/app/probe && cat /tmp/cfg/c.txt && ls -ld /tmp /home/app").AssertSuccess();
+            Assert.StartsWith("1654", run.StandardOutput);
+            Assert.Contains("config", run.StandardOutput);
+            Assert.Matches(@"drwxrwxrwt\s.*\s/tmp", run.StandardOutput);
+            Assert.Matches(@"drwxr-xr-x\s+\d+\s+app\s+app\s.*\s/home/app", run.StandardOutput);
+        }
+        finally
+        {
+            env.Docker("rmi", "-f", $"hello:{tag}");
+        }
+    }
 }

@@ -60,7 +60,7 @@ public sealed class ContainerPublisher(IBuildLog log)
 
         var format = request.Format ?? baseImage.Image.Format;
         Phase("base image");
-        var plans = PublishLayering.Plan(request.PublishDirectory, workingDirectory, request.AssemblyName, request.Layering, request.ExtraLayers);
+        var plans = PublishLayering.Plan(request.PublishDirectory, workingDirectory, request.AssemblyName, request.Layering, request.ExtraLayers).ToList();
         var options = new LayerWriterOptions { Format = format, Timestamp = request.LayerTimestamp, Compression = request.Compression };
         if (options.Compression.Algorithm == LayerCompression.Zstd && format != ImageFormat.Oci)
         {
@@ -70,8 +70,23 @@ public sealed class ContainerPublisher(IBuildLog log)
         var cache = new BuildCache(store);
         var writer = new LayerWriter(store, cache);
 
-        // Layers are independent: building them at once keeps every core busy hashing and compressing.
+        // Layers are independent: building them at once keeps every core busy hashing and compressing. The base's
+        // directories and links are read meanwhile (once per base); a layer whose paths they change (a parent the base
+        // has with its own mode or owner, a link in the way) is written again to fit.
+        var baseTree = Task.Run(() => BaseTree.ReadAsync(baseImage.Image.Layers, store, cancellationToken), cancellationToken);
         var layers = await Task.WhenAll(plans.Select(plan => Task.Run(() => writer.WriteAsync(plan, options, cancellationToken), cancellationToken))).ConfigureAwait(false);
+        var tree = await baseTree.ConfigureAwait(false);
+        for (var i = 0; i < plans.Count; i++)
+        {
+            var fitted = tree.Fit(plans[i]);
+            if (!BaseTree.SameEntries(fitted, plans[i]))
+            {
+                log.Detail($"Layer {plans[i].Description}: directories or links of the base are kept; written again to fit");
+                plans[i] = fitted;
+                layers[i] = await writer.WriteAsync(fitted, options, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
         Phase("layers");
         var builder = new ImageBuilder(baseImage.Image, format) { Created = request.Created ?? DateTimeOffset.UnixEpoch };
         for (var i = 0; i < plans.Count; i++)
