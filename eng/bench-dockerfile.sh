@@ -17,7 +17,6 @@ RUNS="${RUNS:-3}"
 CASES="${CASES:-dotnetapp aspnetapp copy-only}"
 
 [[ -n "${SDKC_SETUP_DONE:-}" ]] || eval "$(bash eng/setup.sh)"
-TEST_DOCKER_HOST="${DOCKER_HOST:-}"
 
 # Work on the disk, not in /tmp: BuildKit's overlay2 and our overlayfs both want a file system that takes overlays.
 WORK="$(mktemp -d /var/tmp/sdkc-bench-df.XXXXXX)"
@@ -131,4 +130,3 @@ for name in $CASES; do
     printf '%-11s %-28s %10s %10s %8s\n' "$name" "$label" "$ours" "$theirs" "$ratio"
   done
 done
-[[ -n "$TEST_DOCKER_HOST" ]] && export DOCKER_HOST="$TEST_DOCKER_HOST"

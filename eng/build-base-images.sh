@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the test base images (runtime-deps, runtime, aspnet, sdk) from this machine's own files: the libraries the .NET
 # runtime links against (found with ldd, plus the ones it dlopens: ICU, OpenSSL, zlib), a static busybox for a shell,
-# an `app` user with uid 1654 and the environment of the official images. No network is used.
+# an `app` user with uid 1654 and the environment of the official images. The only network use is NuGet, for the
+# arm64 apphost and runtime packs (see below).
 #
 # Written independently of our C# code (tar, gzip, sha256sum, jq), so that reading these images tests our reader
 # against someone else's output. Output, under $OUT (default artifacts/base-images):

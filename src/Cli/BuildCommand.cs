@@ -85,8 +85,8 @@ internal static class BuildCommand
                 Compression = LayerCompressionSetting.Parse(parse.GetValue(compression)),
                 Created = ReproducibleTime.FromEnvironment(),
                 CacheDirectory = parse.GetValue(CliImages.Cache),
-                Secrets = (parse.GetValue(secrets) ?? []).Select(BuildSecret.Parse).ToDictionary(x => x.Id, StringComparer.Ordinal),
-                Ssh = (parse.GetValue(ssh) ?? []).Select(SshAgent.Parse).ToDictionary(x => x.Id, StringComparer.Ordinal),
+                Secrets = ById((parse.GetValue(secrets) ?? []).Select(BuildSecret.Parse), s => s.Id, "--secret"),
+                Ssh = ById((parse.GetValue(ssh) ?? []).Select(SshAgent.Parse), a => a.Id, "--ssh"),
             };
 
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -129,6 +129,20 @@ internal static class BuildCommand
             return 0;
         }));
         return command;
+    }
+
+    private static Dictionary<string, T> ById<T>(IEnumerable<T> items, Func<T, string> id, string option)
+    {
+        var byId = new Dictionary<string, T>(StringComparer.Ordinal);
+        foreach (var item in items)
+        {
+            if (!byId.TryAdd(id(item), item))
+            {
+                throw new ContainerException("CONTAINER3027", $"{option} gives the id '{id(item)}' twice; give each once.");
+            }
+        }
+
+        return byId;
     }
 
     private static Dictionary<string, string> Pairs(IEnumerable<string> values, string option, bool fromEnvironment)

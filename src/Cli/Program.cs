@@ -19,7 +19,8 @@ using var cancellation = new CancellationTokenSource();
 string? signal = null;
 void Stop(PosixSignalContext context)
 {
-    context.Cancel = true;
+    // A second signal is let through: if the clean-up hangs, the user can still stop the process.
+    context.Cancel = signal is null;
     if (signal is null)
     {
         signal = context.Signal == PosixSignal.SIGINT ? "SIGINT" : "SIGTERM";

@@ -20,13 +20,11 @@ internal static class PruneCommand
             if (Directory.Exists(builds))
             {
                 BuildWorkspace.CleanStale(builds, Console.Error.WriteLine);
-                if (Directory.EnumerateDirectories(builds).Any())
-                {
-                    throw new ContainerException("CONTAINER3025", $"A build is running with the cache {store.Root}; prune when it has finished.");
-                }
             }
 
             var snapshots = SnapshotStore.ForCache(store);
+            using var alone = snapshots.TryExclusive()
+                ?? throw new ContainerException("CONTAINER3025", $"A build is using the snapshot store of {store.Root}; prune when it has finished.");
             var before = snapshots.List();
             (int Count, long Bytes) removed;
             if (parse.GetValue(keep) is { } size)

@@ -168,4 +168,34 @@ public sealed class InterruptedBuildTests(TestEnvironment env)
         Assert.False(SleepRunning($"sleep {nap}"), "the RUN's command is still running");
         AssertNothingLeft(cache);
     }
+
+    [Fact]
+    public void PruneRemovesSnapshotsButNotWhileABuildUsesThem()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        var context = Context(work, $"FROM oci:{env.BaseLayout}:runtime-deps\nRUN echo pruned > /p\n");
+        var cache = work.Combine("cache");
+        TestEnvironment.Cli(["build", context, "--cache", cache]).AssertSuccess();
+        var snapshots = Path.Combine(cache, "snapshots");
+        Assert.NotEmpty(Directory.EnumerateDirectories(snapshots));
+
+        // A build holds the store shared while it runs; prune needs it alone.
+        using (new FileStream(Path.Combine(snapshots, ".lock"), FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite))
+        {
+            var refused = TestEnvironment.Cli(["prune", "--all", "--cache", cache]);
+            Assert.Equal(1, refused.ExitCode);
+            Assert.Contains("CONTAINER3025", refused.Output);
+            Assert.NotEmpty(Directory.EnumerateDirectories(snapshots));
+        }
+
+        var pruned = TestEnvironment.Cli(["prune", "--keep-storage", "0", "--cache", cache]).AssertSuccess();
+        Assert.Contains("Removed 2 of 2 snapshots", pruned.Output);
+        Assert.Empty(Directory.EnumerateDirectories(snapshots));
+
+        // The step cache still knows the layer; a build that needs the files again unpacks them.
+        var again = TestEnvironment.Cli(["build", context, "--cache", cache, "--no-cache"], new Dictionary<string, string> { ["SDK_CONTAINERS_VERBOSE"] = "1" }).AssertSuccess();
+        Assert.Contains("1 layers unpacked", again.Output);
+        AssertNothingLeft(cache);
+    }
 }

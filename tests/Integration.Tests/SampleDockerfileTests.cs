@@ -35,6 +35,10 @@ public sealed class SampleFixture : IDisposable
         TestEnvironment.Run("cp", ["-a", Path.Combine(RepoPaths.Root, "tests", "Integration.Tests", "Samples", sample), context]).AssertSuccess();
         var dockerfile = Path.Combine(context, "Dockerfile");
         File.WriteAllText(dockerfile, File.ReadAllText(dockerfile).Replace("mcr.microsoft.com/dotnet/", $"{Registry}/dotnet/", StringComparison.Ordinal));
+
+        // One fixed time on every file: the app records its sources' times (Last-Modified). (BuildKit's cache is keyed by
+        // content only and would hand back the times of whichever checkout it built first, so it builds --no-cache.)
+        TestEnvironment.Run("find", [context, "-exec", "touch", "-h", "-d", "@1704067200", "{}", "+"]).AssertSuccess();
         return context;
     }
 
@@ -88,7 +92,7 @@ public sealed class SampleDockerfileTests(TestEnvironment env, SampleFixture fix
         // rebased, not the files: it gets the Dockerfile without the flag; we build the upstream text as it is.
         var reference = fixture.Work.Combine($"{sample}-{Guid.NewGuid():N}.Dockerfile");
         File.WriteAllText(reference, File.ReadAllText(Path.Combine(context, "Dockerfile")).Replace("COPY --link ", "COPY ", StringComparison.Ordinal));
-        TestEnvironment.Run("/usr/bin/docker", ["build", "--network", "none", "-t", theirs, "-f", reference, context], new Dictionary<string, string> { ["DOCKER_BUILDKIT"] = "1" }, TimeSpan.FromMinutes(10)).AssertSuccess();
+        TestEnvironment.Run("/usr/bin/docker", ["build", "--network", "none", "--no-cache", "-t", theirs, "-f", reference, context], new Dictionary<string, string> { ["DOCKER_BUILDKIT"] = "1" }, TimeSpan.FromMinutes(10)).AssertSuccess();
 
         // `dotnet publish` leaves the compiler server's socket in /tmp: the build must not trip over it.
         var result = await fixture.BuildAsync(context);

@@ -60,10 +60,10 @@ public sealed class LocalDaemon
         return null;
     }
 
-    /// <returns>False when the engine already had the image under every name, so nothing was sent.</returns>
     // What detection learnt of the image it was asked about: (its config digest, whether every name points at it).
     private (Digests.Digest Image, bool Has)? _has;
 
+    /// <returns>False when the engine already had the image under every name, so nothing was sent.</returns>
     public async Task<bool> LoadAsync(Image image, IReadOnlyList<string> repoTags, DateTimeOffset timestamp, CancellationToken cancellationToken)
     {
         var known = _has is { } has && has.Image == image.ConfigDigest ? has.Has : (bool?)null;
@@ -92,7 +92,10 @@ public sealed class LocalDaemon
     private static bool AllAre(string output, Image image, int count)
     {
         var ids = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return ids.Length == count && ids.All(id => id == image.ConfigDigest.ToString());
+        // Docker's classic store names an image by its config digest, Podman by the digest's hex, Docker's containerd
+        // store by the manifest's digest.
+        string[] known = [image.ConfigDigest.ToString(), image.ConfigDigest.Hex, image.ManifestDigest.ToString()];
+        return ids.Length == count && ids.All(known.Contains);
     }
 
     private static string FirstLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "no output";

@@ -54,7 +54,8 @@ public sealed class DockerfileBuilder(IBuildLog log)
 
         var store = BlobStore.CreateDefault(request.CacheDirectory);
         using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
-        using var workspace = BuildWorkspace.Create(Path.Combine(store.Root, "builds"), log.Info);
+        DockerfileBuildResult result;
+        using (var workspace = BuildWorkspace.Create(Path.Combine(store.Root, "builds"), log.Info))
         {
             var snapshotter = ChooseSnapshotter(request, workspace, name);
             var session = new BuildSession(log, request, store, registries, ast, text.Split('\n'), name, stages, target, host, context, dockerfile, workspace, snapshotter);
@@ -67,31 +68,48 @@ public sealed class DockerfileBuilder(IBuildLog log)
                 image = await CreatedTime.StampAsync(builder, image, new BuildCache(store), cancellationToken).ConfigureAwait(false);
             }
 
-            EvictSnapshots(store, workspace, snapshotter);
             var counters = session.Counters;
             counters.Mounts = workspace.Mounts;
             log.Info($"Built {(stages[targetIndex].Name is { } n ? $"stage {n}" : name)}: {image.Layers.Count} layers, {counters.StepsRun} steps run, {counters.StepsCached} from the cache; image ID {image.ConfigDigest}");
             log.Detail($"{counters.LayersUnpacked} layers unpacked, {counters.Mounts} overlay mounts ({snapshotter})");
-            return new DockerfileBuildResult(image, counters.StepsRun, counters.StepsCached) { LayersUnpacked = counters.LayersUnpacked, Mounts = counters.Mounts, Snapshotter = snapshotter };
+            result = new DockerfileBuildResult(image, counters.StepsRun, counters.StepsCached) { LayersUnpacked = counters.LayersUnpacked, Mounts = counters.Mounts, Snapshotter = snapshotter };
         }
+
+        // After the workspace is gone and this build's hold on the snapshot store with it.
+        if (result.Snapshotter == Snapshotter.Overlayfs)
+        {
+            EvictSnapshots(store);
+        }
+
+        return result;
     }
 
     /// <summary>
     /// Keeps the snapshot store within SDK_CONTAINERS_SNAPSHOT_LIMIT (bytes; default 20 GB), least recently used out
     /// first, when no other build is running (one might be using a snapshot as a lower directory).
     /// </summary>
-    private void EvictSnapshots(BlobStore store, BuildWorkspace workspace, Snapshotter snapshotter)
+    private void EvictSnapshots(BlobStore store)
     {
-        if (snapshotter != Snapshotter.Overlayfs || Directory.EnumerateDirectories(Path.GetDirectoryName(workspace.Root)!).Skip(1).Any())
+        var snapshots = SnapshotStore.ForCache(store);
+        using var alone = snapshots.TryExclusive();
+        if (alone is null)
         {
             return;
         }
 
         var limit = long.TryParse(Environment.GetEnvironmentVariable("SDK_CONTAINERS_SNAPSHOT_LIMIT"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes) ? bytes : 20L << 30;
-        var (count, freed) = SnapshotStore.ForCache(store).Evict(limit);
-        if (count > 0)
+        try
         {
-            log.Info($"Removed {count} least recently used snapshots ({freed / 1048576.0:F0} MB) to keep the snapshot store within {limit / 1048576.0:F0} MB");
+            var (count, freed) = snapshots.Evict(limit);
+            if (count > 0)
+            {
+                log.Info($"Removed {count} least recently used snapshots ({freed / 1048576.0:F0} MB) to keep the snapshot store within {limit / 1048576.0:F0} MB");
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The build is done; a store it could not trim is trimmed by the next one.
+            log.Detail($"The snapshot store was not trimmed: {ex.Message}");
         }
     }
 
@@ -190,7 +208,7 @@ internal sealed class BuildSession(
 
     /// <summary>Where a stage's steps run: all stages share the overlay roots; copied roots are one per stage.</summary>
     public IStageRoot NewStageRoot(string description) => snapshotter == Snapshotter.Overlayfs
-        ? _overlay ??= new OverlayStageRoots(SnapshotStore.ForCache(store), workspace, Counters, log, file)
+        ? _overlay ??= new OverlayStageRoots(workspace.ShareSnapshots(SnapshotStore.ForCache(store)), workspace, Counters, log, file)
         : new CopiedStageRoot(workspace, Counters, log, description);
 
     public SourceTree Context => _context ??= new SourceTree(contextDirectory, DockerIgnore.ForBuild(contextDirectory, dockerfile), "the build context", isContext: true);

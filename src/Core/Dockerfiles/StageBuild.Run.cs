@@ -215,7 +215,8 @@ internal sealed partial class StageBuild
                 return null;
             }
 
-            source = Path.Combine(_session.Workspace.NewSecretDirectory("secret"), mount.Id!);
+            // A fixed name: the id is the user's text and never becomes a path.
+            source = Path.Combine(_session.Workspace.NewSecretDirectory("secret"), "value");
             File.WriteAllBytes(source, value);
             FileCopier.SetMetadata(source, mount.Mode, (mount.Uid, mount.Gid));
         }
@@ -232,13 +233,19 @@ internal sealed partial class StageBuild
             env.Add($"SSH_AUTH_SOCK={mount.Target}");
         }
 
+        // What runc will make for the mount point, to be removed after the run. A symbolic link on the way ends the
+        // search: runc follows it, and nothing past it is looked at from here (it could point anywhere on the host).
         var components = RootfsPath.Components(mount.Target, where);
         for (var i = 1; i <= components.Length; i++)
         {
             var path = string.Join('/', components[..i]);
-            if (stubs.Contains(path) || !Posix.TryLStat(Path.Combine(rootfs, path), out _))
+            if (stubs.Contains(path) || !Posix.TryLStat(Path.Combine(rootfs, path), out var status))
             {
                 stubs.Add(path);
+            }
+            else if (status.Type == UnixFileType.Symlink)
+            {
+                break;
             }
         }
 

@@ -129,8 +129,27 @@ public static partial class Posix
 
     public const ulong MountReadOnly = 1;
 
-    /// <summary>Detaches a mount (lazily, so a process still inside it does not keep it busy).</summary>
-    public static bool TryUnmount(string target) => umount2(target, 2 /* MNT_DETACH */) == 0;
+    /// <summary>Unmounts; with <paramref name="detach"/>, lazily, so a process still inside it does not keep it busy.</summary>
+    public static bool TryUnmount(string target, bool detach = true) => umount2(target, detach ? 2 /* MNT_DETACH */ : 0) == 0;
+
+    /// <summary>The path with every symbolic link resolved (realpath(3)).</summary>
+    public static string RealPath(string path)
+    {
+        var resolved = realpath(path, IntPtr.Zero);
+        if (resolved == IntPtr.Zero)
+        {
+            throw Failure("realpath", path);
+        }
+
+        try
+        {
+            return Marshal.PtrToStringUTF8(resolved)!;
+        }
+        finally
+        {
+            Marshal.FreeHGlobal(resolved);
+        }
+    }
 
     /// <summary>Sets a path's modification time without following a final symbolic link.</summary>
     public static void SetModifiedTime(string path, DateTimeOffset time) => SetModifiedTime(path, time.ToUnixTimeSeconds() * 1_000_000_000L);
@@ -174,6 +193,9 @@ public static partial class Posix
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int mount(string source, string target, string type, ulong flags, string? data);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial IntPtr realpath(string path, IntPtr resolved);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int umount2(string target, int flags);

@@ -78,12 +78,13 @@ public sealed class BaseTree
         foreach (var line in lines.Skip(1))
         {
             var fields = line.Split('\t');
-            if (fields.Length != 6)
+            if (fields.Length != 6 || fields[0].Length != 1 || !int.TryParse(fields[1], CultureInfo.InvariantCulture, out var mode)
+                || !int.TryParse(fields[2], CultureInfo.InvariantCulture, out var uid) || !int.TryParse(fields[3], CultureInfo.InvariantCulture, out var gid))
             {
-                return null;
+                return null; // not ours, or damaged: read the base again
             }
 
-            nodes[fields[4]] = new Node(fields[0][0], (UnixFileMode)int.Parse(fields[1], CultureInfo.InvariantCulture), int.Parse(fields[2], CultureInfo.InvariantCulture), int.Parse(fields[3], CultureInfo.InvariantCulture), fields[5].Length == 0 ? null : fields[5]);
+            nodes[fields[4]] = new Node(fields[0][0], (UnixFileMode)mode, uid, gid, fields[5].Length == 0 ? null : fields[5]);
         }
 
         return new BaseTree(nodes);

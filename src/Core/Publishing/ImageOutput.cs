@@ -99,16 +99,10 @@ public sealed record ImageOutput(ImageOutputKind Kind, string? Destination = nul
                         : $"{daemon.Command} already has {Describe(repoTags)} as image ID {image.ConfigDigest}: nothing to load");
                     break;
                 case ImageOutputKind.Registry:
-                    if (references.Length == 0)
+                    foreach (var (location, tags) in RegistryTargets(references))
                     {
-                        throw new ContainerException(ErrorCodes.InvalidOutput, "--push needs a name to push to: add -t registry.example.com/team/app:tag.");
-                    }
-
-                    foreach (var group in references.GroupBy(r => (r.Registry, r.Repository)))
-                    {
-                        var tags = group.Select(r => r.Tag ?? "latest").Distinct(StringComparer.Ordinal).ToArray();
-                        var push = await new RegistryPusher(registries).PushAsync(image, new RepositoryLocation(group.Key.Registry, group.Key.Repository), tags, cancellationToken).ConfigureAwait(false);
-                        log.Info($"Pushed {group.Key.Registry}/{group.Key.Repository} ({string.Join(", ", tags)}): {push.BlobsUploaded} blobs uploaded ({push.BytesUploaded:N0} bytes), {push.BlobsMounted} mounted, {push.BlobsExisting} already there; digest {image.ManifestDigest}");
+                        var push = await new RegistryPusher(registries).PushAsync(image, location, tags, cancellationToken).ConfigureAwait(false);
+                        log.Info($"Pushed {location.Registry}/{location.Repository} ({string.Join(", ", tags)}): {push.BlobsUploaded} blobs uploaded ({push.BytesUploaded:N0} bytes), {push.BlobsMounted} mounted, {push.BlobsExisting} already there; digest {image.ManifestDigest}");
                     }
 
                     break;
@@ -123,6 +117,18 @@ public sealed record ImageOutput(ImageOutputKind Kind, string? Destination = nul
                     break;
             }
         }
+    }
+
+    /// <summary>The repositories the names push to, each with its tags; a push needs at least one name.</summary>
+    internal static IEnumerable<(RepositoryLocation Location, string[] Tags)> RegistryTargets(IReadOnlyList<ImageReference> references)
+    {
+        if (references.Count == 0)
+        {
+            throw new ContainerException(ErrorCodes.InvalidOutput, "--push needs a name to push to: add -t registry.example.com/team/app:tag.");
+        }
+
+        return references.GroupBy(r => (r.Registry, r.Repository))
+            .Select(g => (new RepositoryLocation(g.Key.Registry, g.Key.Repository), g.Select(r => r.Tag ?? "latest").Distinct(StringComparer.Ordinal).ToArray()));
     }
 
     private static string Describe(IReadOnlyList<string> repoTags) => repoTags.Count == 0 ? "the image" : string.Join(", ", repoTags);

@@ -42,16 +42,10 @@ public static class IndexOutput
                     log.Info($"Wrote the index of {platforms} to the oci-archive {output.Destination} (digest {digest})");
                     break;
                 case ImageOutputKind.Registry:
-                    if (references.Length == 0)
+                    foreach (var (location, tags) in ImageOutput.RegistryTargets(references))
                     {
-                        throw new ContainerException(ErrorCodes.InvalidOutput, "--push needs a name to push to: add -t registry.example.com/team/app:tag.");
-                    }
-
-                    foreach (var group in references.GroupBy(r => (r.Registry, r.Repository)))
-                    {
-                        var tags = group.Select(r => r.Tag ?? "latest").Distinct(StringComparer.Ordinal).ToArray();
-                        await new RegistryPusher(registries).PushIndexAsync(images, bytes, mediaType, new RepositoryLocation(group.Key.Registry, group.Key.Repository), tags, cancellationToken).ConfigureAwait(false);
-                        log.Info($"Pushed the index of {platforms} to {group.Key.Registry}/{group.Key.Repository} ({string.Join(", ", tags)}); digest {digest}");
+                        await new RegistryPusher(registries).PushIndexAsync(images, bytes, mediaType, location, tags, cancellationToken).ConfigureAwait(false);
+                        log.Info($"Pushed the index of {platforms} to {location.Registry}/{location.Repository} ({string.Join(", ", tags)}); digest {digest}");
                     }
 
                     break;

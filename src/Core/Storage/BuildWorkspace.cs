@@ -15,6 +15,7 @@ public sealed class BuildWorkspace : IDisposable
     private readonly List<string> _mounts = [];
     private int _next;
     private string? _secrets;
+    private FileStream? _snapshotHold;
 
     private BuildWorkspace(string root, string id, FileStream lockStream)
     {
@@ -33,7 +34,7 @@ public sealed class BuildWorkspace : IDisposable
 
     public static BuildWorkspace Create(string buildsRoot, Action<string>? log = null)
     {
-        Directory.CreateDirectory(buildsRoot);
+        buildsRoot = PrivateDirectory(buildsRoot);
         CleanStale(buildsRoot, log);
         var id = Guid.NewGuid().ToString("N")[..12];
         var root = Directory.CreateDirectory(Path.Combine(buildsRoot, id)).FullName;
@@ -43,9 +44,50 @@ public sealed class BuildWorkspace : IDisposable
         return new BuildWorkspace(root, id, lockStream);
     }
 
+    /// <summary>
+    /// A directory only root may enter (0700, as containerd keeps its snapshots): it holds set-id programs and device
+    /// nodes from images. Its path with links resolved, since /proc/self/mountinfo names mounts that way.
+    /// </summary>
+    public static string PrivateDirectory(string path)
+    {
+        var directory = Directory.CreateDirectory(path);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(directory.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        return Posix.RealPath(directory.FullName);
+    }
+
     /// <summary>A new empty directory in the workspace.</summary>
     public string NewDirectory(string purpose)
         => Directory.CreateDirectory(Path.Combine(Root, $"{purpose}-{Interlocked.Increment(ref _next)}")).FullName;
+
+    /// <summary>
+    /// Takes a shared hold on the snapshot store for as long as the workspace lives, so that no eviction removes a
+    /// snapshot this build mounts; waits (bounded) while an eviction runs.
+    /// </summary>
+    public SnapshotStore ShareSnapshots(SnapshotStore snapshots)
+    {
+        lock (_mounts)
+        {
+            for (var attempt = 0; _snapshotHold is null; attempt++)
+            {
+                _snapshotHold = snapshots.TryShare();
+                if (_snapshotHold is null)
+                {
+                    if (attempt == 600)
+                    {
+                        throw new ContainerException("CONTAINER3025", $"The snapshot store {snapshots.Root} has been held by a prune or eviction for a minute; try again when it has finished.");
+                    }
+
+                    Thread.Sleep(100);
+                }
+            }
+        }
+
+        return snapshots;
+    }
 
     /// <summary>
     /// A new empty directory in memory (a tmpfs mounted in the workspace on first use), for secrets and for bundles
@@ -79,9 +121,15 @@ public sealed class BuildWorkspace : IDisposable
         }
     }
 
+    /// <summary>Unmounts, waiting for nothing: a mount still busy is detached (and the build says nothing of it, since
+    /// the mount's files are not read again).</summary>
     public void Unmount(string target)
     {
-        Posix.TryUnmount(target);
+        if (!Posix.TryUnmount(target, detach: false))
+        {
+            Posix.TryUnmount(target);
+        }
+
         lock (_mounts)
         {
             _mounts.Remove(target);
@@ -101,6 +149,7 @@ public sealed class BuildWorkspace : IDisposable
         }
 
         Remove(Root, Id);
+        _snapshotHold?.Dispose();
         _lock.Dispose();
     }
 
@@ -109,31 +158,45 @@ public sealed class BuildWorkspace : IDisposable
     {
         foreach (var directory in Directory.EnumerateDirectories(buildsRoot))
         {
-            var lockPath = Path.Combine(directory, LockFile);
-            if (!File.Exists(lockPath))
-            {
-                // A build makes its lock right after its folder; one without a lock for long never got that far.
-                if (DateTime.UtcNow - Directory.GetLastWriteTimeUtc(directory) > TimeSpan.FromMinutes(10))
-                {
-                    Remove(directory, Path.GetFileName(directory));
-                }
-
-                continue;
-            }
-
             try
             {
-                using (new FileStream(lockPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
-                {
-                    var id = Path.GetFileName(directory);
-                    log?.Invoke($"Removing what an interrupted build left in {directory}");
-                    Remove(directory, id);
-                }
+                CleanIfStale(directory, log);
             }
-            catch (IOException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                // Held (that build is still running), or removed by another build cleaning up at the same time.
+                // Another build is cleaning it at the same time, or a mount would not go: the next build tries again.
             }
+        }
+    }
+
+    private static void CleanIfStale(string directory, Action<string>? log)
+    {
+        var lockPath = Path.Combine(directory, LockFile);
+        if (!File.Exists(lockPath))
+        {
+            // A build makes its lock right after its folder; one without a lock for long never got that far.
+            if (DateTime.UtcNow - Directory.GetLastWriteTimeUtc(directory) > TimeSpan.FromMinutes(10))
+            {
+                Remove(directory, Path.GetFileName(directory));
+            }
+
+            return;
+        }
+
+        FileStream held;
+        try
+        {
+            held = new FileStream(lockPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            return; // held: that build is still running
+        }
+
+        using (held)
+        {
+            log?.Invoke($"Removing what an interrupted build left in {directory}");
+            Remove(directory, Path.GetFileName(directory));
         }
     }
 

@@ -19,7 +19,7 @@ public sealed class SnapshotStore
 
     public SnapshotStore(string root)
     {
-        Root = Directory.CreateDirectory(root).FullName;
+        Root = BuildWorkspace.PrivateDirectory(root);
     }
 
     public string Root { get; }
@@ -90,20 +90,45 @@ public sealed class SnapshotStore
         foreach (var directory in Directory.EnumerateDirectories(Root))
         {
             var chainFile = Path.Combine(directory, ChainFile);
-            if (!File.Exists(chainFile))
+            try
             {
-                continue;
+                var lines = File.ReadAllText(chainFile).Split('\n');
+                var size = lines.Length > 1 && long.TryParse(lines[1], NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : 0;
+                found.Add((directory, size, File.GetLastWriteTimeUtc(chainFile)));
             }
-
-            var lines = File.ReadAllText(chainFile).Split('\n');
-            var size = lines.Length > 1 && long.TryParse(lines[1], NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : 0;
-            found.Add((directory, size, File.GetLastWriteTimeUtc(chainFile)));
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Not a snapshot (yet, or any more).
+            }
         }
 
         return [.. found.OrderBy(f => f.Item3).ThenBy(f => f.Item1, StringComparer.Ordinal)];
     }
 
-    /// <summary>Removes least recently used snapshots until the store holds at most <paramref name="keepBytes"/>.</summary>
+    /// <summary>
+    /// Held (shared) by every build while it may use snapshots; eviction takes it alone. Both are flocks, which the
+    /// kernel drops when a process dies. Null when an eviction holds it: the caller waits and asks again.
+    /// </summary>
+    public FileStream? TryShare() => TryLock(FileAccess.Read, FileShare.ReadWrite);
+
+    /// <summary>The store to itself, to evict from: null while any build uses it.</summary>
+    public FileStream? TryExclusive() => TryLock(FileAccess.ReadWrite, FileShare.None);
+
+    // .NET takes flock(LOCK_SH) for a shared open and flock(LOCK_EX) for FileShare.None, without waiting.
+    private FileStream? TryLock(FileAccess access, FileShare share)
+    {
+        try
+        {
+            return new FileStream(Path.Combine(Root, ".lock"), FileMode.OpenOrCreate, access, share);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Removes least recently used snapshots until the store holds at most <paramref name="keepBytes"/>;
+    /// only with <see cref="TryExclusive"/> held.</summary>
     /// <returns>How many snapshots and bytes were removed.</returns>
     public (int Count, long Bytes) Evict(long keepBytes)
     {

@@ -31,9 +31,6 @@ public static class Overlay
         Mount(target, $"lowerdir={LowerOption(lowers)},redirect_dir=off,metacopy=off", readOnly: true);
     }
 
-    /// <summary>Whether so many lower directories fit in one mount's options.</summary>
-    public static bool Fits(IReadOnlyList<string> lowers, string upper) => LowerOption(lowers).Length + (upper.Length * 2) + 100 < MaxOptionsLength;
-
     private static void Mount(string target, string options, bool readOnly)
     {
         if (options.Length >= MaxOptionsLength)

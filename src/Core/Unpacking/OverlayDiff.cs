@@ -21,24 +21,34 @@ public static class OverlayDiff
         var changed = new List<string>();
         var whiteouts = new List<string>();
         var statuses = new Dictionary<string, FileStatus>(StringComparer.Ordinal);
-        var pending = new Stack<(string Path, bool Hidden)>();
-        pending.Push((string.Empty, false));
+        // LowerIsDirectory: whether the lower tree has a real directory at that path. Below anything else (a file, or a
+        // symbolic link the step replaced with a directory) nothing is looked up in the lower tree, so no lookup ever
+        // follows a link out of it.
+        var pending = new Stack<(string Path, bool Hidden, bool LowerIsDirectory)>();
+        pending.Push((string.Empty, false, true));
         while (pending.Count > 0)
         {
-            var (directory, hidden) = pending.Pop();
+            var (directory, hidden, lowerIsDirectory) = pending.Pop();
             var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (var child in Directory.EnumerateFileSystemEntries(Path.Combine(upper, directory)))
             {
                 var name = Path.GetFileName(child);
                 names.Add(name);
                 var path = directory.Length == 0 ? name : $"{directory}/{name}";
+                var now = Posix.LStat(child);
+                var was = default(FileStatus);
+                var inLower = lowerIsDirectory && Posix.TryLStat(Path.Combine(lower, path), out was);
                 if (ignore.Contains(path))
                 {
+                    // A mount point made for the run is no change, but what the command wrote below it is.
+                    if (now.IsDirectory)
+                    {
+                        pending.Push((path, hidden, inLower && was.IsDirectory));
+                    }
+
                     continue;
                 }
 
-                var now = Posix.LStat(child);
-                var inLower = Posix.TryLStat(Path.Combine(lower, path), out var was);
                 if (Overlay.IsWhiteout(now))
                 {
                     if (inLower)
@@ -63,11 +73,12 @@ public static class OverlayDiff
 
                 if (now.IsDirectory)
                 {
-                    pending.Push((path, inLower && was.IsDirectory && (hidden || Overlay.IsOpaque(child))));
+                    var lowerDirectory = inLower && was.IsDirectory;
+                    pending.Push((path, lowerDirectory && (hidden || Overlay.IsOpaque(child)), lowerDirectory));
                 }
             }
 
-            if (hidden)
+            if (hidden && lowerIsDirectory)
             {
                 // Lower entries an opaque directory hides: deleted, as the merged view shows.
                 foreach (var child in Directory.EnumerateFileSystemEntries(Path.Combine(lower, directory)))
