@@ -177,6 +177,7 @@ internal sealed class BuildSession(
     private readonly ConcurrentDictionary<string, Lazy<Task<SourceTree>>> _imageTrees = new(StringComparer.Ordinal);
     private readonly DockerfileErrors _errors = new(file, lines);
     private OverlayStageRoots? _overlay;
+    private StepCache? _steps;
     private OciRuntime? _runtime;
     private readonly ImageLoader _loader = new(store, registries);
     private SourceTree? _context;
@@ -188,6 +189,8 @@ internal sealed class BuildSession(
     public BlobStore Store => store;
 
     public BuildCache Cache { get; } = new(store);
+
+    public StepCache Steps => _steps ??= new StepCache(Cache);
 
     public DockerfileAst Ast => ast;
 

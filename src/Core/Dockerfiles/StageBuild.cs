@@ -16,7 +16,6 @@ namespace Sdk.Containers.Dockerfiles;
 internal sealed partial class StageBuild
 {
     internal const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    private const string CacheKind = "dockerfile-steps";
     private readonly BuildSession _session;
     private readonly BuildStage _stage;
     private StageConfigurator _config = null!;
@@ -179,30 +178,34 @@ internal sealed partial class StageBuild
     {
         _step++;
         var options = _session.LayerOptions(Format);
-        var key = BuildCache.Key(new[] { "dockerfile-step-v1", Key, Platform.ToString(), options.Compression.ToString(), options.Timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) }.Concat(keyParts));
+        var key = BuildCache.Key(new[] { StepCache.KeyVersion, Key, Platform.ToString(), options.Compression.ToString(), options.Timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) }.Concat(keyParts));
         var progress = Progress;
-        if (!_session.Request.NoCache && _session.Cache.TryGet(CacheKind, key, out var record))
+        if (!_session.Request.NoCache && _session.Steps.TryGet(key) is { } record)
         {
-            if (record.GetValueOrDefault("layer") == "none")
+            if (record.Blob is null)
             {
                 if (!historyAdded)
                 {
                     Image.AddEmptyHistory(createdBy, "buildkit.dockerfile.v0");
                 }
-            }
-            else
-            {
-                var digest = Digest.Parse(record[BuildCache.StoredPrefix + "blob"]);
-                _session.Store.TryGet(digest, out var blob);
-                var compression = Enum.Parse<LayerCompression>(record.GetValueOrDefault("compression", nameof(LayerCompression.Gzip)));
-                var layer = new Layer(blob.Path, new Descriptor { MediaType = MediaTypes.LayerMediaType(Format, compression), Digest = digest, Size = blob.Size }, Digest.Parse(record["diffId"])) { Reused = true, FromBuildCache = true };
-                AddLayer(layer, createdBy, historyAdded);
+
+                Hit();
+                return;
             }
 
+            if (record.ToLayer(_session.Store, Format) is { } cached)
+            {
+                AddLayer(cached, createdBy, historyAdded);
+                Hit();
+                return;
+            }
+        }
+
+        void Hit()
+        {
             Key = key;
             _session.Counters.StepsCached++;
             Log.Info($"{progress} CACHED {shown}");
-            return;
         }
 
         Log.Info($"{progress} {shown}");
@@ -220,7 +223,7 @@ internal sealed partial class StageBuild
             }
         }, cancellationToken).ConfigureAwait(false);
         var entries = changes.Entries;
-        Dictionary<string, string> result;
+        StepRecord result;
         if (entries.Count == 0)
         {
             changes.Discard();
@@ -229,7 +232,7 @@ internal sealed partial class StageBuild
                 Image.AddEmptyHistory(createdBy, "buildkit.dockerfile.v0");
             }
 
-            result = new Dictionary<string, string> { ["layer"] = "none" };
+            result = StepRecord.NoLayer;
         }
         else
         {
@@ -238,15 +241,10 @@ internal sealed partial class StageBuild
             AddLayer(layer, createdBy, historyAdded);
             changes.Commit(Layers);
             Log.Detail($"{progress} layer {layer.Descriptor.Digest}: {entries.Count} entries, {layer.Descriptor.Size:N0} bytes");
-            result = new Dictionary<string, string>
-            {
-                [BuildCache.StoredPrefix + "blob"] = layer.Descriptor.Digest.ToString(),
-                ["diffId"] = layer.DiffId.ToString(),
-                ["compression"] = options.Compression.Algorithm.ToString(),
-            };
+            result = StepRecord.For(layer);
         }
 
-        await _session.Cache.SetAsync(CacheKind, key, result, cancellationToken).ConfigureAwait(false);
+        await _session.Steps.SetAsync(key, result, cancellationToken).ConfigureAwait(false);
         Key = key;
         _session.Counters.StepsRun++;
         Log.Info($"{progress} DONE {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds:0.0}s");
