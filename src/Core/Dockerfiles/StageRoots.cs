@@ -57,12 +57,13 @@ internal sealed class OverlayStageRoots(SnapshotStore snapshots, BuildWorkspace 
             _ => workspace.NewDirectory("lower"),
         };
         IReadOnlyList<LayerEntry> entries;
+        var sockets = new List<string>();
         if (lowers.Count > 1)
         {
             Mount(lower, () => Overlay.MountReadOnly(lower, lowers), lowers.Count);
             try
             {
-                entries = OverlayDiff.Compute(upper, lower, ignore);
+                entries = OverlayDiff.Compute(upper, lower, ignore, sockets);
             }
             finally
             {
@@ -71,14 +72,15 @@ internal sealed class OverlayStageRoots(SnapshotStore snapshots, BuildWorkspace 
         }
         else
         {
-            entries = OverlayDiff.Compute(upper, lower, ignore);
+            entries = OverlayDiff.Compute(upper, lower, ignore, sockets);
         }
 
         return new StepChanges(
             entries,
             all =>
             {
-                OverlayDiff.RemoveSockets(upper);
+                // The snapshot holds what the layer holds: the sockets the differ left out go too.
+                sockets.ForEach(File.Delete);
                 SnapshotStore.Delete(work);
                 var chain = SnapshotStore.ChainIds(all)[^1];
                 _snapshots.TryAdd(chain, new Lazy<Task<string>>(Task.FromResult(snapshots.Commit(chain, pending))));

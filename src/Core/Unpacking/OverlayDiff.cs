@@ -15,7 +15,8 @@ public static class OverlayDiff
     /// <param name="upper">The step's upper directory (unmounted).</param>
     /// <param name="lower">The lower layers as one tree (a read-only overlay of them, or the single one).</param>
     /// <param name="ignore">Paths that only existed for the run (mount points made for it): never in the layer.</param>
-    public static IReadOnlyList<LayerEntry> Compute(string upper, string lower, IReadOnlySet<string>? ignore = null)
+    /// <param name="sockets">Receives the host paths of the sockets found, which the layer leaves out.</param>
+    public static IReadOnlyList<LayerEntry> Compute(string upper, string lower, IReadOnlySet<string>? ignore = null, List<string>? sockets = null)
     {
         ignore ??= new HashSet<string>();
         var changed = new List<string>();
@@ -62,6 +63,7 @@ public static class OverlayDiff
                 if (now.Type == UnixFileType.Socket)
                 {
                     // BuildKit leaves sockets out of the layer.
+                    sockets?.Add(child);
                     continue;
                 }
 
@@ -94,18 +96,5 @@ public static class OverlayDiff
         }
 
         return DiffEntries.Build(upper, changed, whiteouts, path => statuses.TryGetValue(path, out var status) ? status : Posix.LStat(Path.Combine(upper, path)));
-    }
-
-    /// <summary>Sockets are left out of layers; they are removed from the upper directory too, so that the snapshot it
-    /// becomes holds what the layer holds.</summary>
-    public static void RemoveSockets(string upper)
-    {
-        foreach (var file in Directory.EnumerateFileSystemEntries(upper, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
-        {
-            if (Posix.TryLStat(file, out var status) && status.Type == UnixFileType.Socket)
-            {
-                File.Delete(file);
-            }
-        }
     }
 }
