@@ -44,6 +44,17 @@ start_docker() {
   log "dockerd did not start; its log:"; tail -30 "$ENV_DIR/dockerd.log" >&2; exit 1
 }
 
+# The engine is the tests' own: images earlier runs loaded are removed, or repeated runs on one machine fill the disk
+# (vfs stores every layer of every image in full).
+prune_docker() {
+  local before; before="$(/usr/bin/docker -H "$DOCKER_HOST" images -q | wc -l)"
+  if (( before > 0 )); then
+    /usr/bin/docker -H "$DOCKER_HOST" system prune -af >/dev/null
+    log "removed $before images left by earlier test runs"
+  fi
+}
+
 install_packages
 start_docker
+prune_docker
 echo "export DOCKER_HOST=$DOCKER_HOST"

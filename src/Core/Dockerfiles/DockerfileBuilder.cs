@@ -1,8 +1,7 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Sdk.Containers.Building;
 using Sdk.Containers.Images;
-using Sdk.Containers.Layers;
+using Sdk.Containers.Progress;
 using Sdk.Containers.Registry;
 using Sdk.Containers.Running;
 using Sdk.Containers.Sources;
@@ -17,7 +16,7 @@ namespace Sdk.Containers.Dockerfiles;
 /// WORKDIR change a root file system whose difference becomes the next layer. Only the stages the target needs are
 /// built, and a step whose inputs are unchanged takes its layer from the cache without touching any file.
 /// </summary>
-public sealed class DockerfileBuilder(IBuildLog log)
+public sealed class DockerfileBuilder(IBuildLog log, IBuildProgress? progress = null)
 {
     public async Task<DockerfileBuildResult> BuildAsync(DockerfileBuildRequest request, CancellationToken cancellationToken)
     {
@@ -51,6 +50,7 @@ public sealed class DockerfileBuilder(IBuildLog log)
         // Every instruction's flags and mounts are checked before anything is pulled or run.
         var errors = new DockerfileErrors(name, text.Split('\n'));
         InstructionChecks.CheckAll(stages, errors.Error);
+        var inputs = new BuildInputs(request, ast, name, errors, stages, target, host, context, dockerfile);
 
         var store = BlobStore.CreateDefault(request.CacheDirectory);
         using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
@@ -58,17 +58,19 @@ public sealed class DockerfileBuilder(IBuildLog log)
         using (var workspace = BuildWorkspace.Create(Path.Combine(store.Root, "builds"), log.Info))
         {
             var snapshotter = ChooseSnapshotter(request, workspace, name);
-            var session = new BuildSession(log, request, store, registries, ast, text.Split('\n'), name, stages, target, host, context, dockerfile, workspace, snapshotter);
-            var stage = await session.StageAsync(targetIndex, cancellationToken).ConfigureAwait(false);
+            var services = new BuildServices(log, store, workspace, snapshotter, request, name);
+            var images = new BuildImages(inputs, services, new ImageLoader(store, registries));
+            var graph = new StageGraph(inputs, services, images, progress ?? new PlainBuildProgress(log));
+            var stage = await graph.StageAsync(targetIndex, cancellationToken).ConfigureAwait(false);
             var builder = stage.Image;
             builder.Created = request.Created;
             var image = builder.Build();
             if (request.Created is null)
             {
-                image = await CreatedTime.StampAsync(builder, image, new BuildCache(store), cancellationToken).ConfigureAwait(false);
+                image = await CreatedTime.StampAsync(builder, image, services.Cache, cancellationToken).ConfigureAwait(false);
             }
 
-            var counters = session.Counters;
+            var counters = services.Counters;
             counters.Mounts = workspace.Mounts;
             log.Info($"Built {(stages[targetIndex].Name is { } n ? $"stage {n}" : name)}: {image.Layers.Count} layers, {counters.StepsRun} steps run, {counters.StepsCached} from the cache; image ID {image.ConfigDigest}");
             log.Detail($"{counters.LayersUnpacked} layers unpacked, {counters.Mounts} overlay mounts ({snapshotter})");
@@ -152,185 +154,4 @@ public sealed class DockerfileBuilder(IBuildLog log)
         Architecture.Arm => "linux-arm",
         _ => "linux-x64",
     });
-}
-
-/// <summary>What one build shares between its stages: inputs, caches, loaded images and the stages done so far.</summary>
-internal sealed class BuildSession(
-    IBuildLog log,
-    DockerfileBuildRequest request,
-    BlobStore store,
-    RegistrySession registries,
-    DockerfileAst ast,
-    string[] lines,
-    string file,
-    IReadOnlyList<BuildStage> stages,
-    Platform target,
-    Platform host,
-    string contextDirectory,
-    string dockerfile,
-    BuildWorkspace workspace,
-    Snapshotter snapshotter)
-{
-    // Each stage, image and unpacked image is made once per build, however many steps ask for it.
-    private readonly ConcurrentDictionary<int, Lazy<Task<StageBuild>>> _stages = new();
-    private readonly ConcurrentDictionary<string, Lazy<Task<(Image Image, string Key)>>> _images = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Lazy<Task<SourceTree>>> _imageTrees = new(StringComparer.Ordinal);
-    private readonly DockerfileErrors _errors = new(file, lines);
-    private OverlayStageRoots? _overlay;
-    private StepCache? _steps;
-    private OciRuntime? _runtime;
-    private readonly ImageLoader _loader = new(store, registries);
-    private SourceTree? _context;
-
-    public IBuildLog Log => log;
-
-    public DockerfileBuildRequest Request => request;
-
-    public BlobStore Store => store;
-
-    public BuildCache Cache { get; } = new(store);
-
-    public StepCache Steps => _steps ??= new StepCache(Cache);
-
-    public DockerfileAst Ast => ast;
-
-    public string File => file;
-
-    public IReadOnlyList<BuildStage> Stages => stages;
-
-    public Platform Target => target;
-
-    public Platform Host => host;
-
-    /// <summary>Scratch space of this build (scripts, downloads, copies for writable binds).</summary>
-    public string Work => workspace.Root;
-
-    public BuildWorkspace Workspace => workspace;
-
-    public BuildCounters Counters { get; } = new();
-
-    /// <summary>Where a stage's steps run: all stages share the overlay roots; copied roots are one per stage.</summary>
-    public IStageRoot NewStageRoot(string description) => snapshotter == Snapshotter.Overlayfs
-        ? _overlay ??= new OverlayStageRoots(workspace.ShareSnapshots(SnapshotStore.ForCache(store)), workspace, Counters, log, file)
-        : new CopiedStageRoot(workspace, Counters, log, description);
-
-    public SourceTree Context => _context ??= new SourceTree(contextDirectory, DockerIgnore.ForBuild(contextDirectory, dockerfile), "the build context", isContext: true);
-
-    public string ContextDirectory => contextDirectory;
-
-    public Task<StageBuild> StageAsync(int index, CancellationToken cancellationToken)
-        => _stages.GetOrAdd(index, i => new Lazy<Task<StageBuild>>(() => BuildStageAsync(i, cancellationToken))).Value;
-
-    /// <summary>The OCI runtime, found when the first RUN needs it.</summary>
-    public OciRuntime Runtime(string where) => _runtime ??= OciRuntime.Find(where);
-
-    private async Task<StageBuild> BuildStageAsync(int index, CancellationToken cancellationToken)
-    {
-        var stage = new StageBuild(this, stages[index]);
-        await stage.BuildAsync(cancellationToken).ConfigureAwait(false);
-        return stage;
-    }
-
-    /// <summary>A stage by name or index, as COPY --from and RUN --mount from= name it; null when it is no stage.</summary>
-    public int? FindStage(string name, int before)
-    {
-        if (int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
-        {
-            return number < before ? number : null;
-        }
-
-        return stages.Take(before).FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))?.Index;
-    }
-
-    /// <summary>An image named in FROM or --from: a named context, or a reference (registry, or oci:/docker-archive: paths).</summary>
-    public Task<(Image Image, string Key)> ImageAsync(string name, Platform platform, CancellationToken cancellationToken)
-        => _images.GetOrAdd($"{name}|{platform}", _ => new Lazy<Task<(Image, string)>>(() => LoadAsync(name, platform, cancellationToken))).Value;
-
-    private async Task<(Image Image, string Key)> LoadAsync(string name, Platform platform, CancellationToken cancellationToken)
-    {
-        var source = NamedSource(name) ?? ImageSource.Parse(name);
-        var loaded = await _loader.LoadAsync(source, platform, cancellationToken).ConfigureAwait(false);
-        log.Detail($"[{name}] {source}: {loaded.Image.Layers.Count} layers, {loaded.Image.ManifestDigest}");
-        return (loaded.Image, loaded.Image.ManifestDigest.ToString());
-    }
-
-    private ImageSource? NamedSource(string name)
-    {
-        if (!request.NamedContexts.TryGetValue(name, out var value))
-        {
-            return null;
-        }
-
-        if (value.StartsWith("docker-image://", StringComparison.Ordinal))
-        {
-            return ImageSource.Parse(value["docker-image://".Length..]);
-        }
-
-        if (value.StartsWith("oci-layout://", StringComparison.Ordinal))
-        {
-            return ImageSource.Parse("oci:" + value["oci-layout://".Length..]);
-        }
-
-        if (value.StartsWith("docker-archive://", StringComparison.Ordinal))
-        {
-            return ImageSource.Parse("docker-archive:" + value["docker-archive://".Length..]);
-        }
-
-        return null;
-    }
-
-    /// <summary>A named context that is a local directory, for COPY --from.</summary>
-    public SourceTree? NamedDirectory(string name)
-        => request.NamedContexts.TryGetValue(name, out var value) && Directory.Exists(value)
-            ? new SourceTree(Path.GetFullPath(value), DockerIgnore.Empty, $"the context '{name}'", isContext: true)
-            : null;
-
-    /// <summary>The files of an image, for COPY --from=image: its layers unpacked once per build.</summary>
-    public Task<SourceTree> ImageTreeAsync(string name, Platform platform, CancellationToken cancellationToken)
-        => _imageTrees.GetOrAdd($"{name}|{platform}", _ => new Lazy<Task<SourceTree>>(() => UnpackImageAsync(name, platform, cancellationToken))).Value;
-
-    private async Task<SourceTree> UnpackImageAsync(string name, Platform platform, CancellationToken cancellationToken)
-    {
-        var (image, _) = await ImageAsync(name, platform, cancellationToken).ConfigureAwait(false);
-        var root = await NewStageRoot(name).ViewAsync(image.Layers, cancellationToken).ConfigureAwait(false);
-        return new SourceTree(root, DockerIgnore.Empty, $"the image {name}", isContext: false);
-    }
-
-    /// <summary>A problem with an instruction: file, line, column (of <paramref name="near"/> when given) and what to do.</summary>
-    public DockerfileSyntaxException Error(DockerfileNode instruction, string problem, string? near = null) => _errors.Error(instruction, problem, near);
-
-    public LayerWriterOptions LayerOptions(ImageFormat format) => new()
-    {
-        Format = format,
-        Timestamp = request.LayerTimestamp,
-        Compression = request.Compression,
-    };
-}
-
-/// <summary>Errors that point into the Dockerfile: file, line and column, and what to do.</summary>
-internal sealed class DockerfileErrors(string file, string[] lines)
-{
-    /// <summary>A problem with an instruction: file, line, column (of <paramref name="near"/> when given) and what to do.</summary>
-    public DockerfileSyntaxException Error(DockerfileNode instruction, string problem, string? near = null)
-    {
-        var column = 0;
-        if (near is not null && instruction.StartLine > 0 && instruction.StartLine <= lines.Length)
-        {
-            for (var line = instruction.StartLine; line <= Math.Min(instruction.EndLine, lines.Length); line++)
-            {
-                var at = lines[line - 1].IndexOf(near, StringComparison.Ordinal);
-                if (at >= 0)
-                {
-                    return new DockerfileSyntaxException(file, line, line, problem, at + 1);
-                }
-            }
-        }
-
-        if (instruction.StartLine > 0 && instruction.StartLine <= lines.Length)
-        {
-            column = lines[instruction.StartLine - 1].Length - lines[instruction.StartLine - 1].TrimStart().Length + 1;
-        }
-
-        return new DockerfileSyntaxException(file, instruction.StartLine, instruction.EndLine, problem, column);
-    }
 }

@@ -1,0 +1,36 @@
+using System.Collections.Concurrent;
+using Sdk.Containers.Images;
+using Sdk.Containers.Sources;
+
+namespace Sdk.Containers.Dockerfiles;
+
+/// <summary>The images a build names (FROM, COPY --from, RUN --mount from=): each loaded, and unpacked for reading,
+/// at most once per build however many steps ask for it.</summary>
+internal sealed class BuildImages(BuildInputs inputs, BuildServices services, ImageLoader loader)
+{
+    private readonly ConcurrentDictionary<string, Lazy<Task<(Image Image, string Key)>>> _images = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<SourceTree>>> _trees = new(StringComparer.Ordinal);
+
+    /// <summary>An image by a named context or a reference (registry, or oci:/docker-archive: paths), and its cache key.</summary>
+    public Task<(Image Image, string Key)> ImageAsync(string name, Platform platform, CancellationToken cancellationToken)
+        => _images.GetOrAdd($"{name}|{platform}", _ => new Lazy<Task<(Image, string)>>(() => LoadAsync(name, platform, cancellationToken))).Value;
+
+    /// <summary>The files of an image, for COPY --from=image.</summary>
+    public Task<SourceTree> TreeAsync(string name, Platform platform, CancellationToken cancellationToken)
+        => _trees.GetOrAdd($"{name}|{platform}", _ => new Lazy<Task<SourceTree>>(() => UnpackAsync(name, platform, cancellationToken))).Value;
+
+    private async Task<(Image Image, string Key)> LoadAsync(string name, Platform platform, CancellationToken cancellationToken)
+    {
+        var source = inputs.NamedImage(name) ?? ImageSource.Parse(name);
+        var loaded = await loader.LoadAsync(source, platform, cancellationToken).ConfigureAwait(false);
+        services.Log.Detail($"[{name}] {source}: {loaded.Image.Layers.Count} layers, {loaded.Image.ManifestDigest}");
+        return (loaded.Image, loaded.Image.ManifestDigest.ToString());
+    }
+
+    private async Task<SourceTree> UnpackAsync(string name, Platform platform, CancellationToken cancellationToken)
+    {
+        var (image, _) = await ImageAsync(name, platform, cancellationToken).ConfigureAwait(false);
+        var root = await services.NewStageRoot(name).ViewAsync(image.Layers, cancellationToken).ConfigureAwait(false);
+        return new SourceTree(root, DockerIgnore.Empty, $"the image {name}", isContext: false);
+    }
+}
