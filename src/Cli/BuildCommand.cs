@@ -2,6 +2,7 @@ using System.CommandLine;
 using Sdk.Containers.Dockerfiles;
 using Sdk.Containers.Images;
 using Sdk.Containers.Layers;
+using Sdk.Containers.Progress;
 using Sdk.Containers.Publishing;
 using Sdk.Containers.Registry;
 
@@ -23,7 +24,7 @@ internal static class BuildCommand
         var load = new Option<bool>("--load") { Description = "Load the image into Docker or Podman (type=docker)." };
         var push = new Option<bool>("--push") { Description = "Push the image to the registries of its tags (type=registry)." };
         var contexts = new Option<string[]>("--build-context") { Description = "A named context, NAME=docker-image://REF | oci-layout://PATH[:TAG] | docker-archive://PATH | DIR; repeatable.", AllowMultipleArgumentsPerToken = false };
-        var progress = new Option<string>("--progress") { Description = "auto, plain or tty (default auto: tty when the output is a terminal).", DefaultValueFactory = _ => "auto" };
+        var progressOption = new Option<string>("--progress") { Description = "auto, plain or tty (default auto: tty when the output is a terminal).", DefaultValueFactory = _ => "auto" };
         var format = new Option<string?>("--format") { Description = "The manifest format, docker or oci (default: the base image's; docker for FROM scratch)." };
         var compression = new Option<string?>("--compression") { Description = "Layer compression, gzip[:1-9] or zstd[:1-22] (default gzip:2)." };
         var imageIdFile = new Option<string?>("--iidfile") { Description = "Write the image ID to this file." };
@@ -31,19 +32,26 @@ internal static class BuildCommand
         var ssh = new Option<string[]>("--ssh") { Description = "An SSH agent for RUN --mount=type=ssh: ID (the agent of $SSH_AUTH_SOCK) or ID=SOCKET; repeatable.", AllowMultipleArgumentsPerToken = false };
         var command = new Command("build", "Build an image from a Dockerfile, without a daemon (RUN uses runc).")
         {
-            context, file, tags, buildArgs, target, platform, noCache, outputs, load, push, contexts, progress, format, compression, imageIdFile, secrets, ssh,
+            context, file, tags, buildArgs, target, platform, noCache, outputs, load, push, contexts, progressOption, format, compression, imageIdFile, secrets, ssh,
         };
         command.Options.Add(CliImages.Cache);
         command.Options.Add(CliImages.Insecure);
         command.SetAction((parse, token) => CliErrors.RunAsync(async () =>
         {
-            var mode = parse.GetValue(progress) ?? "auto";
+            var mode = parse.GetValue(progressOption) ?? "auto";
             if (mode is not ("auto" or "plain" or "tty"))
             {
                 throw new ContainerException(ErrorCodes.InvalidOutput, $"--progress={mode}: use auto, plain or tty.");
             }
 
-            var log = new BuildProgressLog(mode == "tty" || (mode == "auto" && !Console.IsErrorRedirected));
+            // A terminal gets buildx's redrawing display; CI logs and redirected output get plain lines.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            using var display = mode == "tty" || (mode == "auto" && !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("TERM") is not (null or "" or "dumb"))
+                ? new TerminalProgress(Console.Error, () => clock.Elapsed, TerminalWidth(), Environment.GetEnvironmentVariable("SDK_CONTAINERS_VERBOSE") == "1")
+                : null;
+            using var ticks = display is null ? null : new Timer(_ => display.Refresh(), null, 100, 100);
+            IBuildLog log = display is null ? new BuildProgressLog() : display;
+            IBuildProgress progress = display is null ? new PlainBuildProgress(log) : display;
             var outputList = (parse.GetValue(outputs) ?? []).Select(ImageOutput.Parse).ToList();
             if (parse.GetValue(load))
             {
@@ -89,7 +97,6 @@ internal static class BuildCommand
                 Ssh = ById((parse.GetValue(ssh) ?? []).Select(SshAgent.Parse), a => a.Id, "--ssh"),
             };
 
-            var clock = System.Diagnostics.Stopwatch.StartNew();
             using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
             if (outputList.Count == 0)
             {
@@ -102,7 +109,7 @@ internal static class BuildCommand
                 foreach (var target in platforms)
                 {
                     log.Info($"Building for {target}");
-                    images.Add((await new DockerfileBuilder(log).BuildAsync(request with { Platform = target }, token)).Image);
+                    images.Add((await new DockerfileBuilder(log, progress).BuildAsync(request with { Platform = target }, token)).Image);
                 }
 
                 var indexDigest = await IndexOutput.DeliverAsync(images, names, outputList, registries, request.LayerTimestamp, log, token);
@@ -112,11 +119,12 @@ internal static class BuildCommand
                 }
 
                 log.Info($"Done in {clock.Elapsed.TotalSeconds:F1} s");
+                display?.Dispose();
                 Console.WriteLine(indexDigest);
                 return 0;
             }
 
-            var result = await new DockerfileBuilder(log).BuildAsync(request, token);
+            var result = await new DockerfileBuilder(log, progress).BuildAsync(request, token);
 
             await ImageOutput.DeliverAsync(result.Image, names, outputList, registries, request.LayerTimestamp, log, token);
             if (parse.GetValue(imageIdFile) is { } idFile)
@@ -125,6 +133,7 @@ internal static class BuildCommand
             }
 
             log.Info($"Done in {clock.Elapsed.TotalSeconds:F1} s");
+            display?.Dispose();
             Console.WriteLine(result.Image.ConfigDigest);
             return 0;
         }));
@@ -143,6 +152,18 @@ internal static class BuildCommand
         }
 
         return byId;
+    }
+
+    private static int TerminalWidth()
+    {
+        try
+        {
+            return Console.WindowWidth > 0 ? Console.WindowWidth : 80;
+        }
+        catch (IOException)
+        {
+            return 80;
+        }
     }
 
     private static Dictionary<string, string> Pairs(IEnumerable<string> values, string option, bool fromEnvironment)
@@ -174,24 +195,12 @@ internal static class BuildCommand
     }
 }
 
-/// <summary>Build progress on stderr: plain lines, or on a terminal step lines highlighted and command output dimmed.</summary>
-internal sealed partial class BuildProgressLog(bool terminal) : IBuildLog
+/// <summary>Build progress on stderr as plain lines (CI, redirected output, --progress=plain).</summary>
+internal sealed class BuildProgressLog : IBuildLog
 {
     private readonly bool _verbose = Environment.GetEnvironmentVariable("SDK_CONTAINERS_VERBOSE") == "1";
-    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
 
-    public void Info(string message)
-    {
-        if (!terminal)
-        {
-            Console.Error.WriteLine(message);
-            return;
-        }
-
-        var elapsed = $"{_clock.Elapsed.TotalSeconds,6:F1}s";
-        var isStep = StepLine().IsMatch(message);
-        Console.Error.WriteLine(isStep ? $"\u001b[1;34m{elapsed} {message}\u001b[0m" : $"\u001b[2m{elapsed}\u001b[0m {message}");
-    }
+    public void Info(string message) => Console.Error.WriteLine(message);
 
     public void Detail(string message)
     {
@@ -201,9 +210,5 @@ internal sealed partial class BuildProgressLog(bool terminal) : IBuildLog
         }
     }
 
-    public void Warning(string code, string message) => Console.Error.WriteLine(terminal ? $"\u001b[33mwarning {code}: {message}\u001b[0m" : $"warning {code}: {message}");
-
-    /// <summary>"[stage 2/5] RUN …", the line a step starts with (command output follows the same prefix).</summary>
-    [System.Text.RegularExpressions.GeneratedRegex(@"^\[[^\]]+ \d+/\d+\] (RUN|COPY|ADD|WORKDIR|CACHED) ")]
-    private static partial System.Text.RegularExpressions.Regex StepLine();
+    public void Warning(string code, string message) => Console.Error.WriteLine($"warning {code}: {message}");
 }

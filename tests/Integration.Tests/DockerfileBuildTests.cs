@@ -175,6 +175,17 @@ public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture 
         Assert.Contains("about to fail", failing.Output);
         Assert.Contains("error CONTAINER3022: Dockerfile:3: RUN echo about to fail && exit 3 failed: the command exited with code 3.", failing.Output);
         Assert.DoesNotContain("   at ", failing.Output);
+
+        // On a terminal: the live area is redrawn in place (ESC[nF ESC[J), and the failed step's output is kept above
+        // the error, so "its output is above" holds there too.
+        var tty = Cli("build", Context(work, "ARG BASE\nFROM ${BASE}\nRUN echo about to fail && exit 3\n"), "--build-arg", $"BASE={fixture.BaseImage}", "--progress=tty", "--cache", fixture.Cache);
+        Assert.Equal(1, tty.ExitCode);
+        Assert.Matches("\u001b\\[\\d+F\u001b\\[J", tty.Output);
+        Assert.Contains(" => ERROR [stage-0 2/2] RUN echo about to fail && exit 3", tty.Output);
+        Assert.Matches("------\n > \\[stage-0 2/2\\] RUN echo about to fail && exit 3:\n   about to fail\n------", tty.Output);
+        Assert.Contains("FINISHED", tty.Output);
+        Assert.Contains("error CONTAINER3022: Dockerfile:3: RUN echo about to fail && exit 3 failed", tty.Output);
+        Assert.True(tty.Output.IndexOf("FINISHED", StringComparison.Ordinal) < tty.Output.IndexOf("error CONTAINER3022", StringComparison.Ordinal), "the display is closed before the error is written");
     }
 
     [Fact]
