@@ -43,6 +43,9 @@ public sealed class BuildDockerfileImage : ContainerImageTask
 
     public string Target { get; set; } = string.Empty;
 
+    /// <summary>Set by the inner build of a multi-RID publish: the image is written into this OCI layout only.</summary>
+    public string OciLayoutOutputPath { get; set; } = string.Empty;
+
     public string ContainerRuntimeIdentifier { get; set; } = string.Empty;
 
     public string ImageFormat { get; set; } = string.Empty;
@@ -70,6 +73,7 @@ public sealed class BuildDockerfileImage : ContainerImageTask
                 ArchiveOutputPath = NullIfEmpty(ArchiveOutputPath),
                 LocalRegistry = NullIfEmpty(LocalRegistry),
                 FallbackArchiveOutputPath = NullIfEmpty(FallbackArchiveOutputPath),
+                OciLayoutOutputPath = NullIfEmpty(OciLayoutOutputPath),
                 InsecureRegistries = InsecureRegistries.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 BuildArguments = BuildArguments.ToDictionary(a => a.ItemSpec, a => a.GetMetadata("Value"), StringComparer.Ordinal),
                 Secrets = Secrets.Select(ToSecret).ToDictionary(s => s.Id, StringComparer.Ordinal),

@@ -50,4 +50,63 @@ public sealed class DockerfileProjectTests(TestEnvironment env, RegistryFixture 
         var marker = env.Docker("run", "--rm", "--network", "none", "--entrypoint", "cat", $"hello:{tag}", "/app/built-by-dockerfile.txt").AssertSuccess();
         Assert.Contains("published files arrived", marker.Output);
     }
+
+    [Fact]
+    public void WithSeveralRuntimeIdentifiersTheDockerfileIsBuiltPerPlatformIntoOneIndex()
+    {
+        env.Require();
+        var host = registry.Server.Host;
+        var project = env.CopySample("hello");
+        File.WriteAllText(Path.Combine(project, "Dockerfile"), """
+            ARG BASE
+            FROM ${BASE}
+            ARG TARGETARCH
+            WORKDIR /app
+            COPY . .
+            LABEL built.for=${TARGETARCH}
+            ENTRYPOINT ["./hello"]
+            """);
+        var csproj = Path.Combine(project, "hello.csproj");
+        File.WriteAllText(csproj, File.ReadAllText(csproj).Replace("</Project>", """
+              <PropertyGroup>
+                <ContainerRuntimeIdentifiers>linux-x64;linux-arm64</ContainerRuntimeIdentifiers>
+                <SelfContained>true</SelfContained>
+              </PropertyGroup>
+              <ItemGroup>
+                <ContainerBuildArg Include="BASE" Value="$(TestBaseImage)" />
+              </ItemGroup>
+            </Project>
+            """));
+        var tag = $"dfm-{Guid.NewGuid():N}"[..14];
+        var binlog = Path.Combine(project, "publish.binlog");
+        env.Publish(project, [
+            "-p:PublishContainer=true",
+            "-p:ContainerDockerfile=Dockerfile",
+            $"-p:TestBaseImage={host}/dotnet/runtime-deps-multi:10.0",
+            $"-p:ContainerRegistry={host}",
+            $"-p:ContainerImageTags={tag}",
+            $"-bl:{binlog}",
+        ]).AssertSuccess();
+
+        // One Dockerfile build per RID, on that RID's publish folder, and one index over them.
+        var tasks = Binlogs.TaskNames(binlog);
+        Assert.Equal(2, tasks.Count(t => t == "BuildDockerfileImage"));
+        Assert.Contains("PublishContainerIndex", tasks);
+        Assert.DoesNotContain("BuildContainerImage", tasks);
+        var reference = $"{host}/hello:{tag}";
+        Assert.Equal(new Dictionary<string, int> { ["amd64"] = 0x3E, ["arm64"] = 0xB7 }, IndexFiles.ElfMachines(reference, "app/hello"));
+        var arm = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", "--override-arch", "arm64", $"docker://{reference}"]).AssertSuccess();
+        Assert.Contains("\"built.for\": \"arm64\"", arm.StandardOutput);
+
+        env.Docker("pull", reference).AssertSuccess();
+        try
+        {
+            var run = env.Docker("run", "--rm", "--network", "none", reference).AssertSuccess();
+            Assert.Contains("Hello from Sdk.Containers!", run.Output);
+        }
+        finally
+        {
+            env.Docker("rmi", "-f", reference);
+        }
+    }
 }

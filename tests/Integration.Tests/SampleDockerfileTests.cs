@@ -195,32 +195,7 @@ public sealed class SampleDockerfileTests(TestEnvironment env, SampleFixture fix
         var build = TestEnvironment.Cli(["build", context, "--platform", "linux/amd64,linux/arm64", "-t", reference, "--push", "--cache", fixture.Cache, "--progress", "plain"]).AssertSuccess();
         Assert.Contains("RUN dotnet publish -a arm64 --no-restore -o /app", build.Output); // the build stage ran on this machine for arm64
 
-        using var work = new TempDirectory();
-        var layout = work.Combine("layout");
-        TestEnvironment.Run("/usr/bin/skopeo", ["copy", "--quiet", "--all", "--src-tls-verify=false", $"docker://{reference}", $"oci:{layout}:multi"]).AssertSuccess();
-        var machines = new Dictionary<string, int>();
-        string Blob(string digest) => Path.Combine(layout, "blobs", "sha256", digest["sha256:".Length..]);
-        using var outer = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(layout, "index.json")));
-        using var index = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Blob(outer.RootElement.GetProperty("manifests")[0].GetProperty("digest").GetString()!)));
-        foreach (var entry in index.RootElement.GetProperty("manifests").EnumerateArray())
-        {
-            var architecture = entry.GetProperty("platform").GetProperty("architecture").GetString()!;
-            using var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Blob(entry.GetProperty("digest").GetString()!)));
-            var appLayer = manifest.RootElement.GetProperty("layers").EnumerateArray().Last().GetProperty("digest").GetString()!;
-            using var tar = new System.Formats.Tar.TarReader(new System.IO.Compression.GZipStream(File.OpenRead(Blob(appLayer)), System.IO.Compression.CompressionMode.Decompress));
-            while (tar.GetNextEntry() is { } file)
-            {
-                if (file.Name == "app/dotnetapp")
-                {
-                    // e_machine, two little-endian bytes at offset 18 of the ELF header.
-                    var header = new byte[20];
-                    file.DataStream!.ReadExactly(header);
-                    Assert.Equal("\u007fELF", System.Text.Encoding.ASCII.GetString(header, 0, 4));
-                    machines[architecture] = header[18] | (header[19] << 8);
-                }
-            }
-        }
-
+        var machines = IndexFiles.ElfMachines(reference, "app/dotnetapp");
         Assert.Equal(new Dictionary<string, int> { ["amd64"] = 0x3E, ["arm64"] = 0xB7 }, machines);
         env.Docker("pull", reference).AssertSuccess();
         var run = env.Docker("run", "--rm", "--network", "none", reference).AssertSuccess();

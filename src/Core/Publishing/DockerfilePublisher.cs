@@ -24,6 +24,9 @@ public sealed record DockerfilePublishRequest
 
     public string? FallbackArchiveOutputPath { get; init; }
 
+    /// <summary>The inner build of a multi-RID publish: the image goes only into this OCI layout, for the index.</summary>
+    public string? OciLayoutOutputPath { get; init; }
+
     public IReadOnlyDictionary<string, string> BuildArguments { get; init; } = new Dictionary<string, string>();
 
     public IReadOnlyDictionary<string, Dockerfiles.BuildSecret> Secrets { get; init; } = new Dictionary<string, Dockerfiles.BuildSecret>();
@@ -80,6 +83,11 @@ public sealed class DockerfilePublisher(IBuildLog log)
         {
             archivePath = ContainerPublisher.ResolveArchivePath(request.ArchiveOutputPath, request.Repository);
             outputs.Add(new ImageOutput(ImageOutputKind.DockerArchive, archivePath));
+        }
+
+        if (!string.IsNullOrWhiteSpace(request.OciLayoutOutputPath))
+        {
+            outputs.Add(new ImageOutput(ImageOutputKind.OciLayout, request.OciLayoutOutputPath));
         }
 
         LocalEngineOutput? local = null;
