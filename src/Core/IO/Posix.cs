@@ -129,6 +129,58 @@ public static partial class Posix
 
     public const ulong MountReadOnly = 1;
 
+    /// <summary>
+    /// Mounts a file system through the new mount API (fsopen, fsconfig, fsmount, move_mount; Linux 5.2+), where each
+    /// parameter is set on its own: the way past mount(2)'s one page of options (overlayfs takes `lowerdir+` once per
+    /// lower directory from Linux 6.8). A parameter with a null value is a flag.
+    /// </summary>
+    public static void MountWithParameters(string type, string target, IEnumerable<(string Key, string? Value)> parameters, bool readOnly)
+    {
+        var context = fsopen(type, 1 /* FSOPEN_CLOEXEC */);
+        if (context < 0)
+        {
+            throw Failure($"fsopen {type}", target);
+        }
+
+        try
+        {
+            foreach (var (key, value) in parameters)
+            {
+                if ((value is null ? fsconfig(context, 0 /* FSCONFIG_SET_FLAG */, key, null, 0) : fsconfig(context, 1 /* FSCONFIG_SET_STRING */, key, value, 0)) != 0)
+                {
+                    throw Failure($"fsconfig {type} {key}", value ?? target);
+                }
+            }
+
+            if (fsconfig(context, 6 /* FSCONFIG_CMD_CREATE */, null, null, 0) != 0)
+            {
+                throw Failure($"mount -t {type}", target);
+            }
+
+            var mounted = fsmount(context, 1 /* FSMOUNT_CLOEXEC */, readOnly ? 1u /* MOUNT_ATTR_RDONLY */ : 0u);
+            if (mounted < 0)
+            {
+                throw Failure($"fsmount {type}", target);
+            }
+
+            try
+            {
+                if (move_mount(mounted, string.Empty, -100 /* AT_FDCWD */, target, 4 /* MOVE_MOUNT_F_EMPTY_PATH */) != 0)
+                {
+                    throw Failure($"move_mount {type}", target);
+                }
+            }
+            finally
+            {
+                close(mounted);
+            }
+        }
+        finally
+        {
+            close(context);
+        }
+    }
+
     /// <summary>Unmounts; with <paramref name="detach"/>, lazily, so a process still inside it does not keep it busy.</summary>
     public static bool TryUnmount(string target, bool detach = true) => umount2(target, detach ? 2 /* MNT_DETACH */ : 0) == 0;
 
@@ -190,6 +242,21 @@ public static partial class Posix
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int lsetxattr(string path, string name, byte[] value, nuint size, int flags);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int fsopen(string type, uint flags);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int fsconfig(int context, uint command, string? key, string? value, int aux);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fsmount(int context, uint flags, uint attributes);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int move_mount(int fromDirectory, string fromPath, int toDirectory, string toPath, uint flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int close(int fd);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int mount(string source, string target, string type, ulong flags, string? data);

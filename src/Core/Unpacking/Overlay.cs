@@ -15,10 +15,7 @@ public static class Overlay
 
     /// <summary>A writable view: <paramref name="lowers"/> bottom first (as layers are listed), writes go to upper.</summary>
     public static void MountWritable(string target, IReadOnlyList<string> lowers, string upper, string work)
-    {
-        var options = $"lowerdir={LowerOption(lowers)},upperdir={upper},workdir={work},index=off,redirect_dir=off,metacopy=off";
-        Mount(target, options, readOnly: false);
-    }
+        => Mount(target, lowers, [("upperdir", upper), ("workdir", work), ("index", "off"), ("redirect_dir", "off"), ("metacopy", "off")], readOnly: false);
 
     /// <summary>A read-only view of two or more lower directories (one is its own view).</summary>
     public static void MountReadOnly(string target, IReadOnlyList<string> lowers)
@@ -28,17 +25,28 @@ public static class Overlay
             throw new ArgumentException("A read-only overlay needs two lower directories.", nameof(lowers));
         }
 
-        Mount(target, $"lowerdir={LowerOption(lowers)},redirect_dir=off,metacopy=off", readOnly: true);
+        Mount(target, lowers, [("redirect_dir", "off"), ("metacopy", "off")], readOnly: true);
     }
 
-    private static void Mount(string target, string options, bool readOnly)
+    private static void Mount(string target, IReadOnlyList<string> lowers, IReadOnlyList<(string Key, string Value)> others, bool readOnly)
     {
-        if (options.Length >= MaxOptionsLength)
+        var options = string.Join(',', others.Select(o => $"{o.Key}={o.Value}").Prepend($"lowerdir={LowerOption(lowers)}"));
+        if (options.Length < MaxOptionsLength)
         {
-            throw new IOException($"an overlay of this many layers needs {options.Length} bytes of mount options, more than the kernel takes");
+            Posix.Mount("overlay", target, "overlay", readOnly ? Posix.MountReadOnly : 0, options);
+            return;
         }
 
-        Posix.Mount("overlay", target, "overlay", readOnly ? Posix.MountReadOnly : 0, options);
+        // Too many layers for one page of options (about 60 snapshot paths): each lower directory is given on its
+        // own, topmost first, as `lowerdir+` takes them (Linux 6.8+; overlayfs stacks at most 500).
+        try
+        {
+            Posix.MountWithParameters("overlay", target, lowers.Reverse().Select(l => ("lowerdir+", (string?)l)).Concat(others.Select(o => (o.Key, (string?)o.Value))), readOnly);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException($"an overlay of {lowers.Count} layers needs {options.Length} bytes of mount options, more than mount(2) takes, and this kernel did not take them one by one either ({ex.Message}; `lowerdir+` needs Linux 6.8)", ex);
+        }
     }
 
     private static string LowerOption(IReadOnlyList<string> lowers)
