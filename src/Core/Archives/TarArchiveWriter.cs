@@ -6,16 +6,14 @@ namespace Sdk.Containers.Archives;
 /// <summary>Writes the plain files of an image archive (blobs and JSON) with fixed, reproducible headers.</summary>
 internal sealed class TarArchiveWriter(Stream output, DateTimeOffset timestamp) : IAsyncDisposable
 {
-    private readonly TarWriter _tar = new(output, TarEntryFormat.Pax, leaveOpen: true);
+    private readonly DeterministicTarWriter _tar = new(output);
     private readonly HashSet<string> _written = new(StringComparer.Ordinal);
 
     public async Task AddDirectoryAsync(string name, CancellationToken cancellationToken)
     {
         if (_written.Add(name))
         {
-            var entry = DeterministicTarEntry.Create(TarEntryType.Directory, name.TrimEnd('/') + "/", timestamp);
-            entry.Mode = LayerEntry.DirectoryMode;
-            await _tar.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
+            await _tar.WriteAsync(new TarHeaderFields(TarEntryType.Directory, name.TrimEnd('/') + "/", LayerEntry.DirectoryMode, timestamp), null, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -33,10 +31,7 @@ internal sealed class TarArchiveWriter(Stream output, DateTimeOffset timestamp) 
             return;
         }
 
-        var entry = DeterministicTarEntry.Create(TarEntryType.RegularFile, name, timestamp);
-        entry.Mode = LayerEntry.RegularMode;
-        entry.DataStream = content;
-        await _tar.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
+        await _tar.WriteAsync(new TarHeaderFields(TarEntryType.RegularFile, name, LayerEntry.RegularMode, timestamp), content, cancellationToken).ConfigureAwait(false);
     }
 
     public bool Contains(string name) => _written.Contains(name);

@@ -77,7 +77,7 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
                 : new ParallelGzipStream(compressedHash, compression.Level, options.CompressionWorkers, leaveOpen: true))
             await using (var uncompressedHash = HashingStream.ForWriting(gzip, leaveOpen: true))
             {
-                await using (var tar = new TarWriter(uncompressedHash, TarEntryFormat.Pax, leaveOpen: true))
+                await using (var tar = new DeterministicTarWriter(uncompressedHash))
                 {
                     foreach (var entry in plan.Entries)
                     {
@@ -103,7 +103,7 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
         return new Layer(blob.Path, descriptor, diffId) { Reused = blob.Reused };
     }
 
-    private static async Task WriteEntryAsync(TarWriter tar, LayerEntry entry, LayerWriterOptions options, CancellationToken cancellationToken)
+    private static async Task WriteEntryAsync(DeterministicTarWriter tar, LayerEntry entry, LayerWriterOptions options, CancellationToken cancellationToken)
     {
         var (type, name) = entry.Kind switch
         {
@@ -116,30 +116,25 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
             _ => (TarEntryType.RegularFile, entry.Path),
         };
 
-        var tarEntry = DeterministicTarEntry.Create(type, name, options.Timestamp, entry.LinkTarget);
-        tarEntry.Mode = entry.Mode;
-        tarEntry.Uid = entry.Uid;
-        tarEntry.Gid = entry.Gid;
-        if (entry.Kind is LayerEntryKind.CharacterDevice or LayerEntryKind.BlockDevice && tarEntry is PosixTarEntry device)
+        var fields = new TarHeaderFields(type, name, entry.Mode, options.Timestamp)
         {
-            device.DeviceMajor = entry.DeviceMajor;
-            device.DeviceMinor = entry.DeviceMinor;
-        }
-
-        if (entry.Kind is LayerEntryKind.Symlink or LayerEntryKind.HardLink)
-        {
-            tarEntry.LinkName = entry.LinkTarget ?? throw new InvalidOperationException($"Symlink '{entry.Path}' has no target.");
-        }
+            Uid = entry.Uid,
+            Gid = entry.Gid,
+            DeviceMajor = entry.DeviceMajor,
+            DeviceMinor = entry.DeviceMinor,
+            LinkName = entry.Kind is LayerEntryKind.Symlink or LayerEntryKind.HardLink
+                ? entry.LinkTarget ?? throw new InvalidOperationException($"Symlink '{entry.Path}' has no target.")
+                : null,
+        };
 
         if (entry.Kind == LayerEntryKind.File && entry.SourcePath is { } source)
         {
             await using var data = options.OpenFile(source);
-            tarEntry.DataStream = data;
-            await tar.WriteEntryAsync(tarEntry, cancellationToken).ConfigureAwait(false);
+            await tar.WriteAsync(fields, data, cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            await tar.WriteEntryAsync(tarEntry, cancellationToken).ConfigureAwait(false);
+            await tar.WriteAsync(fields, null, cancellationToken).ConfigureAwait(false);
         }
     }
 }
