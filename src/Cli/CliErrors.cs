@@ -23,7 +23,7 @@ internal static class CliErrors
         {
             ContainerException container => $"error {container.Code}: {container.Message}",
             OperationCanceledException => "error: cancelled; nothing was written.",
-            _ => $"error: {ex.GetType().Name}: {ex.Message}",
+            _ => $"error CONTAINER1001: the command failed unexpectedly: {ex.GetType().Name}: {ex.Message} (SDK_CONTAINERS_DEBUG=1 shows where)",
         };
         Console.Error.WriteLine(line);
         if (Environment.GetEnvironmentVariable("SDK_CONTAINERS_DEBUG") == "1")

@@ -224,21 +224,101 @@ public class ArchiveTests
 
 public class DecompressionBombTests
 {
+    private static async Task<string> ZerosLayerAsync(TempDirectory work)
+    {
+        // 64 MB of zeros in a tar compresses to about 64 KB: a thousandfold inflation, and an honest layer.
+        var tar = TestImages.LayerTar(("zeros", new string('\0', 64 * 1024 * 1024)), ("data", "not zeros"));
+        var path = work.Combine("zeros.tar.gz");
+        await File.WriteAllBytesAsync(path, TestImages.Gzip(tar));
+        return path;
+    }
+
     [Fact]
-    public async Task ALayerThatInflatesFarBeyondItsSizeIsRefused()
+    public async Task VerificationHasNoRatioBoundOnlyABudgetWhenOneIsSet()
     {
         using var work = new TempDirectory();
-        // 64 MB of zeros in a tar compresses to about 64 KB: a thousandfold inflation.
-        var tar = TestImages.LayerTar(("zeros", new string('\0', 64 * 1024 * 1024)));
-        var path = work.Combine("bomb.tar.gz");
-        await File.WriteAllBytesAsync(path, TestImages.Gzip(tar));
 
-        var ex = await Assert.ThrowsAsync<ContainerException>(() => Layers.LayerVerifier.CheckAsync(path, "Layer 1 of 1 (bomb)", null, CancellationToken.None, new Layers.InflationLimit(Floor: 1024 * 1024, MaxRatio: 100)));
-        Assert.Contains("Layer 1 of 1 (bomb) inflates to more than", ex.Message);
-        Assert.Contains("decompression bomb", ex.Message);
+        // 1.5 GiB of zeros at gzip's best: about 1030:1 and past 1 GiB, which the old ratio rule refused (a 4.6 GB
+        // zero-padded file in an image of ours was refused by `verify` that way).
+        var path = work.Combine("zeros.tar.gz");
+        await using (var output = File.Create(path))
+        await using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.SmallestSize))
+        await using (var writer = new System.Formats.Tar.TarWriter(gzip))
+        {
+            await writer.WriteEntryAsync(new System.Formats.Tar.UstarTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "model.bin") { DataStream = new ZeroStream(3L << 29) });
+        }
 
-        // The default limit lets such a layer through: real images can hold zero-filled files.
         var check = await Layers.LayerVerifier.CheckAsync(path, "the layer", null, CancellationToken.None);
-        Assert.Equal(tar.Length, check.UncompressedSize);
+        Assert.True(check.UncompressedSize > 1000 * new FileInfo(path).Length, $"{check.UncompressedSize:N0} from {new FileInfo(path).Length:N0}");
+        Assert.True(check.UncompressedSize > 1L << 30);
+
+        var ex = await Assert.ThrowsAsync<ContainerException>(() => Layers.LayerVerifier.CheckAsync(path, "Layer 1 of 1", null, CancellationToken.None, maxUncompressed: 1 << 20));
+        Assert.Equal("CONTAINER1016", ex.Code);
+        Assert.Contains("Layer 1 of 1 holds more than 1,048,576 bytes of tar, the budget SDK_CONTAINERS_VERIFY_LIMIT sets", ex.Message);
+    }
+
+    [Fact]
+    public async Task UnpackingStopsPastItsLimitNamingTheArchiveAndTheSetting()
+    {
+        using var work = new TempDirectory();
+        var path = await ZerosLayerAsync(work);
+        await using var blob = File.OpenRead(path);
+        await using var tar = Unpacking.LayerUnpacker.OpenDecompressed(blob);
+        var ex = await Assert.ThrowsAsync<ContainerException>(() => Unpacking.LayerUnpacker.UnpackAsync(tar, Directory.CreateDirectory(work.Combine("root")).FullName, new Unpacking.UnpackOptions { Description = "layer 2 of 3 (bomb)", MaxBytes = 16 << 20 }, CancellationToken.None));
+        Assert.Equal("CONTAINER1016", ex.Code);
+        Assert.Contains("layer 2 of 3 (bomb) unpacks to more than 16,777,216 bytes", ex.Message);
+        Assert.Contains("SDK_CONTAINERS_UNPACK_LIMIT", ex.Message);
+    }
+
+    [Fact]
+    public async Task ZeroRunsAreUnpackedAsHoles()
+    {
+        using var work = new TempDirectory();
+        var path = await ZerosLayerAsync(work);
+        var root = Directory.CreateDirectory(work.Combine("root")).FullName;
+        await using (var blob = File.OpenRead(path))
+        await using (var tar = Unpacking.LayerUnpacker.OpenDecompressed(blob))
+        {
+            await Unpacking.LayerUnpacker.UnpackAsync(tar, root, new Unpacking.UnpackOptions { Description = "zeros" }, CancellationToken.None);
+        }
+
+        var zeros = Path.Combine(root, "zeros");
+        Assert.Equal(64 * 1024 * 1024, new FileInfo(zeros).Length);
+        Assert.True((await File.ReadAllBytesAsync(zeros)).All(b => b == 0));
+        Assert.Equal("not zeros", await File.ReadAllTextAsync(Path.Combine(root, "data")));
+        var blocks = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%b", zeros]) { RedirectStandardOutput = true })!;
+        var allocated = long.Parse(blocks.StandardOutput.ReadToEnd().Trim(), System.Globalization.CultureInfo.InvariantCulture) * 512;
+        blocks.WaitForExit();
+        Assert.True(allocated < 1 << 20, $"the 64 MB of zeros take {allocated:N0} bytes on disk");
+    }
+
+    [Fact]
+    public async Task AFullFileSystemIsOneCodedErrorNamingTheEntry()
+    {
+        Assert.True(Environment.IsPrivilegedProcess, "this test mounts a small tmpfs, which needs root (the test command runs as root).");
+        using var work = new TempDirectory();
+        var random = new byte[24 << 20];
+        new Random(7).NextBytes(random);
+        var tarPath = work.Combine("big.tar");
+        await using (var output = File.Create(tarPath))
+        await using (var writer = new System.Formats.Tar.TarWriter(output))
+        {
+            writer.WriteEntry(new System.Formats.Tar.UstarTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "big.bin") { DataStream = new MemoryStream(random) });
+        }
+
+        var root = Directory.CreateDirectory(work.Combine("small")).FullName;
+        IO.Posix.Mount("tmpfs", root, "tmpfs", 0, "size=16m");
+        try
+        {
+            await using var tar = File.OpenRead(tarPath);
+            var ex = await Assert.ThrowsAsync<ContainerException>(() => Unpacking.LayerUnpacker.UnpackAsync(tar, root, new Unpacking.UnpackOptions { Description = "layer 4 of 4" }, CancellationToken.None));
+            Assert.Equal("CONTAINER1017", ex.Code);
+            Assert.Contains("layer 4 of 4, entry 'big.bin'", ex.Message);
+            Assert.Contains(root, ex.Message);
+        }
+        finally
+        {
+            IO.Posix.TryUnmount(root);
+        }
     }
 }

@@ -57,11 +57,11 @@ public sealed class TestEnvironment : IDisposable
             return $"The Docker engine at DOCKER_HOST={env.DockerHost} does not answer ({version.Output.Trim()}). Start it with `bash eng/test-env.sh`.";
         }
 
-        foreach (var tool in new[] { "/usr/bin/skopeo", "/usr/bin/umoci" })
+        foreach (var tool in new[] { "/usr/bin/skopeo", "/usr/bin/umoci", "/usr/bin/python3", "/usr/bin/time" })
         {
             if (!File.Exists(tool))
             {
-                return $"{tool} is not installed. Run `bash eng/test-env.sh` (it installs skopeo and umoci).";
+                return $"{tool} is not installed. Run `bash eng/test-env.sh` (it installs skopeo, umoci, python3 and time).";
             }
         }
 
@@ -111,14 +111,22 @@ public sealed class TestEnvironment : IDisposable
 
     /// <summary>Runs `dotnet publish` on a project with the given MSBuild properties.</summary>
     public ProcessResult Publish(string projectDirectory, IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
+        => Run("dotnet", PublishArguments(projectDirectory, arguments), environment, TimeSpan.FromMinutes(5));
+
+    /// <summary>A publish in one MSBuild process (-m:1, so the container step runs in it) under GNU time: its result
+    /// and the process's peak resident memory.</summary>
+    public (ProcessResult Result, long PeakBytes) PublishMeasuringMemory(string projectDirectory, IEnumerable<string> arguments)
     {
-        string[] args =
-        [
-            "publish", projectDirectory, "-c", "Release", "-nodeReuse:false", "-tl:off", "-v:n",
-            "-p:RestoreForceEvaluate=true", $"-p:ContainerCacheDirectory={Cache}", .. arguments,
-        ];
-        return Run("dotnet", args, environment, TimeSpan.FromMinutes(5));
+        var result = Run("/usr/bin/time", ["-f", "SDKC_MAXRSS_KB=%M", "dotnet", .. PublishArguments(projectDirectory, ["-m:1", .. arguments])], timeout: TimeSpan.FromMinutes(10));
+        var match = System.Text.RegularExpressions.Regex.Match(result.Output, @"SDKC_MAXRSS_KB=(\d+)");
+        return (result, match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * 1024 : -1);
     }
+
+    private string[] PublishArguments(string projectDirectory, IEnumerable<string> arguments) =>
+    [
+        "publish", projectDirectory, "-c", "Release", "-nodeReuse:false", "-tl:off", "-v:n",
+        "-p:RestoreForceEvaluate=true", $"-p:ContainerCacheDirectory={Cache}", .. arguments,
+    ];
 
     public ProcessResult Docker(params string[] arguments) => Run("/usr/bin/docker", arguments, timeout: TimeSpan.FromMinutes(3));
 

@@ -183,6 +183,9 @@ public static class FileCopier
         }
     }
 
+    // Below this, File.Copy (copy_file_range, reflinks) is as good; above, holes matter.
+    private const long SparseThreshold = 1L << 20;
+
     private static void CopyEntry(string sourceHost, FileStatus status, string target, CopyOptions options, SourceTree tree)
     {
         if (Posix.TryLStat(target, out var existing))
@@ -205,7 +208,16 @@ public static class FileCopier
             case UnixFileType.Regular:
                 // The source's modification time is kept, as BuildKit keeps it: tools read it (ASP.NET Core's static
                 // web assets put it in their Last-Modified headers).
-                File.Copy(sourceHost, target);
+                if (status.Size >= SparseThreshold)
+                {
+                    // Big files keep their holes (File.Copy would allocate every block of a sparse model file).
+                    SparseCopy.CopyFile(sourceHost, target);
+                }
+                else
+                {
+                    File.Copy(sourceHost, target);
+                }
+
                 SetMetadata(target, options.Mode ?? status.Mode, Owner(options, status, tree));
                 Posix.SetModifiedTime(target, status.ModifiedNanoseconds);
                 return;

@@ -32,6 +32,9 @@ internal sealed class DeterministicTarWriter(Stream output) : IAsyncDisposable
     private const int MaxOctal7 = 2097151; // 8^7 - 1: the largest id an 8-byte field holds
     private const int Block = 512;
 
+    // Shared and never changed: most entries need no record.
+    private static readonly SortedDictionary<string, string> NoRecords = new(StringComparer.Ordinal);
+
     private readonly TarWriter _bcl = new(output, TarEntryFormat.Ustar, leaveOpen: true);
     private bool _bclWrote;
     private bool _oursWrote;
@@ -107,6 +110,13 @@ internal sealed class DeterministicTarWriter(Stream output) : IAsyncDisposable
     /// <summary>The values that do not fit ustar, as PAX records in key order; none for an entry that fits.</summary>
     internal static SortedDictionary<string, string> PaxRecords(TarHeaderFields fields, long size)
     {
+        var seconds = fields.ModificationTime.ToUnixTimeSeconds();
+        if (FitsUstarName(fields.Name) && (fields.LinkName is null || FitsUstarName(fields.LinkName)) && size <= MaxOctal11
+            && fields.Uid is >= 0 and <= MaxOctal7 && fields.Gid is >= 0 and <= MaxOctal7 && seconds is >= 0 and <= MaxOctal11)
+        {
+            return NoRecords;
+        }
+
         var records = new SortedDictionary<string, string>(StringComparer.Ordinal);
         if (!FitsUstarName(fields.Name))
         {
@@ -133,7 +143,6 @@ internal sealed class DeterministicTarWriter(Stream output) : IAsyncDisposable
             records["gid"] = fields.Gid.ToString(CultureInfo.InvariantCulture);
         }
 
-        var seconds = fields.ModificationTime.ToUnixTimeSeconds();
         if (seconds is < 0 or > MaxOctal11)
         {
             records["mtime"] = seconds.ToString(CultureInfo.InvariantCulture);

@@ -8,20 +8,11 @@ namespace Sdk.Containers.Layers;
 public sealed record LayerCheck(Digest BlobDigest, long BlobSize, Digest DiffId, long UncompressedSize, LayerCompression Compression, int Entries);
 
 /// <summary>
-/// How far a layer may inflate before it is refused as a decompression bomb: past <see cref="Floor"/> bytes, at most
-/// <see cref="MaxRatio"/> times its compressed size. Real layers stay far below (a zero-filled file is the worst
-/// honest case, and a whole layer of them is rare).
-/// </summary>
-public sealed record InflationLimit(long Floor, long MaxRatio)
-{
-    public static readonly InflationLimit Default = new(Floor: 1L << 30, MaxRatio: 1000);
-
-    public long For(long compressedSize) => Math.Max(Floor, compressedSize * MaxRatio);
-}
-
-/// <summary>
 /// Checks a layer the way `docker load` does, in one pass over the blob: the blob's sha256, the sha256 of its
 /// decompressed tar (which must equal the diff_id) and every entry name (which must stay inside the root).
+/// Hashing writes nothing, so no ratio of compressed to uncompressed size is a reason to refuse a layer (gzip reaches
+/// about 1032:1 on zeros, and sparse model files are real): only a budget the user sets
+/// (SDK_CONTAINERS_VERIFY_LIMIT) stops it. Unpacking is bounded where it costs: see <see cref="Unpacking.UnpackLimits"/>.
 /// </summary>
 public static class LayerVerifier
 {
@@ -38,7 +29,7 @@ public static class LayerVerifier
     /// <param name="layerName">How the user knows this layer ("layer 2 of 3 (blobs/sha256/...)"), for messages.</param>
     /// <param name="knownBlobDigest">The blob's digest when it was already computed (a blob-store file is hashed when it
     /// is imported); the compressed bytes are then not hashed again.</param>
-    public static async Task<LayerCheck> CheckAsync(string blobPath, string layerName, Digest? expectedDiffId, CancellationToken cancellationToken, InflationLimit? limit = null, Digest? knownBlobDigest = null)
+    public static async Task<LayerCheck> CheckAsync(string blobPath, string layerName, Digest? expectedDiffId, CancellationToken cancellationToken, long? maxUncompressed = null, Digest? knownBlobDigest = null)
     {
         var compression = DetectCompression(blobPath);
 
@@ -56,8 +47,12 @@ public static class LayerVerifier
                 LayerCompression.Zstd => new ZstdSharp.DecompressionStream(blob, leaveOpen: true),
                 _ => (Stream?)null,
             };
-            var maxInflated = (limit ?? InflationLimit.Default).For(new FileInfo(blobPath).Length);
-            Stream decompressed = decompressor is null ? blob : new InflationGuard(decompressor, maxInflated, layerName);
+            Stream decompressed = decompressor ?? blob;
+            if ((maxUncompressed ?? Unpacking.UnpackLimits.VerifyMaxBytes) is { } budget)
+            {
+                decompressed = new InflationGuard(decompressed, budget, limit => new ContainerException("CONTAINER1016", $"{layerName} holds more than {limit:N0} bytes of tar, the budget {Unpacking.UnpackLimits.VerifySetting} sets for verifying a layer; raise it (or unset it) to verify this image."));
+            }
+
             await using var tarHash = HashingStream.ForReading(decompressed, leaveOpen: true);
             await using (var tar = new TarReader(tarHash, leaveOpen: true))
             {
@@ -109,53 +104,4 @@ public static class LayerVerifier
 
     internal static bool IsUnsafe(string name)
         => name.StartsWith('/') || name.Replace('\\', '/').Split('/').Any(part => part == "..");
-
-    /// <summary>Stops a decompression that produces more than its limit, before it fills the disk or the clock.</summary>
-    private sealed class InflationGuard(Stream inner, long limit, string layerName) : Stream
-    {
-        private long _read;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => _read;
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-            => Count(await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-            => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        private int Count(int read)
-        {
-            _read += read;
-            if (_read > limit)
-            {
-                throw new ContainerException(ErrorCodes.ArchiveCorrupt, $"{layerName} inflates to more than {limit:N0} bytes, far beyond its compressed size; it is refused as a decompression bomb.");
-            }
-
-            return read;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
 }

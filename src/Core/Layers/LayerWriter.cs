@@ -82,7 +82,16 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
                     foreach (var entry in plan.Entries)
                     {
                         cancellationToken.ThrowIfCancellationRequested();
-                        await WriteEntryAsync(tar, entry, options, cancellationToken).ConfigureAwait(false);
+                        try
+                        {
+                            await WriteEntryAsync(tar, entry, options, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (Exception ex) when (ex is not (ContainerException or OperationCanceledException))
+                        {
+                            // One coded line naming what was being written, never a bare exception type.
+                            var source = entry.SourcePath is { } path ? $"'{path}' as " : string.Empty;
+                            throw new ContainerException("CONTAINER1018", $"{plan.Description}: could not add {source}/{entry.Path}: {ex.Message.TrimEnd('.')}.", ex);
+                        }
                     }
                 }
 

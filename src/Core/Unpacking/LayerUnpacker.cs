@@ -22,6 +22,9 @@ public sealed record UnpackOptions
 
     /// <summary>Owners are only set when we may (root); otherwise files belong to whoever runs the build.</summary>
     public bool SetOwners { get; init; } = Environment.IsPrivilegedProcess;
+
+    /// <summary>The most tar an archive may hold (a decompression bomb stops here); <see cref="UnpackLimits.MaxBytes"/> when null.</summary>
+    public long? MaxBytes { get; init; }
 }
 
 /// <summary>
@@ -105,6 +108,8 @@ public static class LayerUnpacker
         }
     }
 
+    private static bool IsDiskFull(IOException ex) => ex.HResult == 28 /* ENOSPC */ || ex.Message.Contains("No space left", StringComparison.Ordinal);
+
     /// <summary>Applies a layer blob (compressed or not) onto a root.</summary>
     public static async Task UnpackLayerAsync(Layers.Layer layer, string root, string description, CancellationToken cancellationToken, bool allowDeviceNodes = false)
     {
@@ -118,9 +123,12 @@ public static class LayerUnpacker
         var written = new HashSet<string>(StringComparer.Ordinal);
         var opaque = new List<(string Host, string Image)>();
         var directoryTimes = new List<(string Host, DateTimeOffset Time)>();
+        var limit = options.MaxBytes ?? UnpackLimits.MaxBytes;
+        var bounded = new Layers.InflationGuard(tarStream, limit, max => new ContainerException("CONTAINER1016", $"{options.Description} unpacks to more than {max:N0} bytes, the most one archive may ({UnpackLimits.UnpackSetting}); it is refused as a decompression bomb. If the content is real, raise {UnpackLimits.UnpackSetting}."));
+        UnpackLimits.EnsureSpace(root, 0, options.Description);
         try
         {
-            await using var tar = new TarReader(tarStream, leaveOpen: true);
+            await using var tar = new TarReader(bounded, leaveOpen: true);
             while (await tar.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
             {
                 if (entry.EntryType is TarEntryType.GlobalExtendedAttributes)
@@ -128,7 +136,18 @@ public static class LayerUnpacker
                     continue;
                 }
 
-                await ApplyAsync(entry, root, options, written, opaque, directoryTimes, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await ApplyAsync(entry, root, options, written, opaque, directoryTimes, cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException ex) when (IsDiskFull(ex))
+                {
+                    throw new ContainerException("CONTAINER1017", $"{options.Description}, entry '{entry.Name}': the file system of {root} is full ({ex.Message.TrimEnd('.')}); free space there, or set SDK_CONTAINERS_CACHE to a directory on a larger disk.", ex);
+                }
+                catch (Exception ex) when (ex is not (ContainerException or OperationCanceledException or InvalidDataException or EndOfStreamException or FormatException or OverflowException or ArgumentException or ZstdSharp.ZstdException or SharpCompress.Common.SharpCompressException))
+                {
+                    throw new ContainerException("CONTAINER1018", $"{options.Description}, entry '{entry.Name}': could not be unpacked into {root}: {ex.GetType().Name}: {ex.Message}", ex);
+                }
             }
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or OverflowException or ArgumentException or ZstdSharp.ZstdException or SharpCompress.Common.SharpCompressException)
@@ -235,11 +254,12 @@ public static class LayerUnpacker
             switch (entry.EntryType)
             {
                 case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                    await using (var file = new FileStream(host, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+                    await using (var file = new FileStream(host, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
                     {
                         if (entry.DataStream is { } data)
                         {
-                            await data.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+                            // Zero runs become holes, and the free space is watched as the data lands.
+                            await SparseCopy.CopyAsync(data, file, _ => UnpackLimits.EnsureSpace(root, 0, what), cancellationToken).ConfigureAwait(false);
                         }
                     }
 
