@@ -120,6 +120,20 @@ public class TarFormatTests
         Assert.Equal(["uid"], DeterministicTarWriter.PaxRecords(fits with { Uid = 2097152 }, 0).Keys);
     }
 
+    [Fact]
+    public async Task AnUnexpectedFailureNamesTheFileAndTheLayer()
+    {
+        using var files = new TempDirectory();
+        using var cache = new TempDirectory();
+        files.WriteFile("secret.bin", "x");
+        var ex = await Assert.ThrowsAsync<ContainerException>(() => WriteAsync(
+            [new LayerEntry("models/secret.bin", LayerEntryKind.File, LayerEntry.RegularMode, files.Combine("secret.bin"))],
+            new BlobStore(cache.Path),
+            _ => throw new UnauthorizedAccessException("Access to the path is denied.")));
+        Assert.Equal("CONTAINER1018", ex.Code);
+        Assert.Equal($"test: could not add '{files.Combine("secret.bin")}' as /models/secret.bin: Access to the path is denied.", ex.Message);
+    }
+
     private static byte[] Decompress(byte[] blob)
     {
         using var tar = new MemoryStream();
