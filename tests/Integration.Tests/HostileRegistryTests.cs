@@ -54,6 +54,37 @@ public sealed class HostileRegistryTests(TestEnvironment env)
     }
 
     [Fact]
+    public async Task APulledLayerThatIsNotWhatItsConfigSaysIsRefusedBeforeAnyUse()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        using var registry = new RegistryServer(RegistryAuth.None);
+
+        // An image whose config lies about its layer: every blob matches its digest, the diff_id names other content.
+        work.WriteFile("files/hello.txt", "hello");
+        var store = new BlobStore(work.Combine("store"));
+        var layer = await new LayerWriter(store).WriteAsync(LayerPlan.FromDirectory(work.Combine("files"), "/", "test"), new LayerWriterOptions { Format = ImageFormat.Oci }, CancellationToken.None);
+        var lie = layer with { DiffId = Sdk.Containers.Digests.Digest.Compute("other content"u8.ToArray()) };
+        var image = ImageBuilder.FromScratch(Platform.FromRuntimeIdentifier("linux-x64"), ImageFormat.Oci).AddLayer(lie, "a layer that is not what the config says").Build();
+        await OciLayoutWriter.WriteAsync(image, "hostile/liar:1", work.Combine("layout"), CancellationToken.None);
+        registry.Seed($"oci:{work.Combine("layout")}:1", "hostile/liar:1");
+
+        var pull = Cli("pull", $"{registry.Host}/hostile/liar:1", "--cache", work.Combine("cache"));
+        Assert.Equal(1, pull.ExitCode);
+        Assert.Contains("error CONTAINER1012: Layer 1 of 1", pull.Output);
+        Assert.Contains("does not match its diff_id", pull.Output);
+
+        // A Dockerfile on it stops there too, before any RUN unpacks the layer.
+        var context = work.Combine("context");
+        Directory.CreateDirectory(context);
+        File.WriteAllText(Path.Combine(context, "Dockerfile"), $"FROM {registry.Host}/hostile/liar:1\nRUN echo never\n");
+        var build = Cli("build", context, "--cache", work.Combine("cache2"), "--progress=plain");
+        Assert.Equal(1, build.ExitCode);
+        Assert.Contains("error CONTAINER1012:", build.Output);
+        Assert.DoesNotContain("never", build.Output.Replace("RUN echo never", string.Empty, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task APushKilledHalfWayLeavesNoImageInTheRegistryAndTheNextPushFinishesIt()
     {
         env.Require();

@@ -77,7 +77,9 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
             default:
                 var reference = References.ImageReference.Parse(source.Location, "base image reference");
                 var session = registries ?? throw new InvalidOperationException("Registry sources need a registry session.");
-                return [await new Registry.RegistryPuller(session, store).PullAsync(reference, platform ?? Platform.FromRuntimeIdentifier("linux-x64"), cancellationToken).ConfigureAwait(false)];
+                var pulled = await new Registry.RegistryPuller(session, store).PullAsync(reference, platform ?? Platform.FromRuntimeIdentifier("linux-x64"), cancellationToken).ConfigureAwait(false);
+                await CheckPulledLayersAsync(pulled, cancellationToken).ConfigureAwait(false);
+                return [pulled];
         }
     }
 
@@ -227,6 +229,17 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
         }
 
         images.Add(new LoadedImage(Image.FromExisting(config, configBytes, manifest, manifestBytes, layers), name, origin));
+    }
+
+    /// <summary>
+    /// A pulled image's layers against its config's diff_ids, as `docker pull` checks them: the blob digests were
+    /// checked as they arrived, but only this says the config describes them (a RUN unpacks them, and a publish passes
+    /// the diff_ids on). Once per blob file on this machine, in parallel.
+    /// </summary>
+    private async Task CheckPulledLayersAsync(LoadedImage pulled, CancellationToken cancellationToken)
+    {
+        var layers = pulled.Image.Layers;
+        await Task.WhenAll(layers.Select((layer, i) => CheckLayerAsync(layer.BlobPath, $"Layer {i + 1} of {layers.Count} ({layer.Descriptor.Digest}) of {pulled.Name ?? pulled.Origin}", layer.DiffId, cancellationToken, layer.Descriptor.Digest))).ConfigureAwait(false);
     }
 
     /// <summary>
