@@ -67,6 +67,25 @@ internal sealed class CliImages
         return looksLocal ? ImageSource.FromPath(value) : ImageSource.Parse(value);
     }
 
+    /// <summary>
+    /// What to push from a source: the image for the platform asked for, its only image, or — for an archive or
+    /// layout holding one image per platform (a multi-platform oci-archive) — all of them, to go under an index.
+    /// </summary>
+    public async Task<IReadOnlyList<LoadedImage>> LoadForPushAsync(string value, CancellationToken cancellationToken)
+    {
+        var source = SourceOf(value);
+        if (Platform is not null || source.Transport == ImageTransport.Registry)
+        {
+            return [await LoadOneAsync(value, cancellationToken)];
+        }
+
+        var images = (await new ImageLoader(Store, Session).LoadAllAsync(source, cancellationToken)).DistinctBy(i => i.Image.ManifestDigest).ToArray();
+        var platforms = images.Select(i => i.Image.Config.Platform.ToString()).Distinct(StringComparer.Ordinal).Count();
+        return images.Length == 1 || platforms == images.Length
+            ? images
+            : throw new ContainerException(ErrorCodes.InvalidImageSource, $"{source} holds {images.Length} images, some for the same platform; choose one with --platform or a :TAG.");
+    }
+
     /// <summary>The one image a source holds for the platform asked for (or its only image).</summary>
     public async Task<LoadedImage> LoadOneAsync(string value, CancellationToken cancellationToken)
     {

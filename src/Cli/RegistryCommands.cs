@@ -59,8 +59,8 @@ internal static class RegistryCommands
         {
             var images = CliImages.From(parse);
             using var _ = images.Session;
-            var loaded = await images.LoadOneAsync(parse.GetRequiredValue(source), token);
-            await PushToAsync(images.Session, loaded.Image, parse.GetRequiredValue(destination), token);
+            var loaded = await images.LoadForPushAsync(parse.GetRequiredValue(source), token);
+            await PushToAsync(images.Session, loaded.Select(l => l.Image).ToList(), parse.GetRequiredValue(destination), token);
         }));
         return command;
     }
@@ -125,10 +125,24 @@ internal static class RegistryCommands
         return command;
     }
 
-    private static async Task PushToAsync(RegistrySession session, Image image, string destination, CancellationToken token)
+    /// <summary>One image, or several platforms' images under an index.</summary>
+    private static async Task PushToAsync(RegistrySession session, IReadOnlyList<Image> images, string destination, CancellationToken token)
     {
         var reference = ImageReference.Parse(destination, "destination");
-        var result = await new RegistryPusher(session).PushAsync(image, new RepositoryLocation(reference.Registry, reference.Repository), [reference.Tag ?? "latest"], token);
+        var location = new RepositoryLocation(reference.Registry, reference.Repository);
+        var pusher = new RegistryPusher(session);
+        string[] tags = [reference.Tag ?? "latest"];
+        PushResult result;
+        if (images.Count == 1)
+        {
+            result = await pusher.PushAsync(images[0], location, tags, token);
+        }
+        else
+        {
+            var (bytes, mediaType, _) = Publishing.IndexOutput.Index(images);
+            result = await pusher.PushIndexAsync(images, bytes, mediaType, location, tags, token);
+        }
+
         Console.Error.WriteLine($"{result.BlobsUploaded} blobs uploaded ({result.BytesUploaded:N0} bytes), {result.BlobsMounted} mounted, {result.BlobsExisting} already there");
         Console.WriteLine(result.ManifestDigest);
     }

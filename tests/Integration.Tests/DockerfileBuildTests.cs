@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Diagnostics;
 using System.Formats.Tar;
 using System.Security.Cryptography;
@@ -186,6 +187,29 @@ public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture 
         Assert.Contains("FINISHED", tty.Output);
         Assert.Contains("error CONTAINER3022: Dockerfile:3: RUN echo about to fail && exit 3 failed", tty.Output);
         Assert.True(tty.Output.IndexOf("FINISHED", StringComparison.Ordinal) < tty.Output.IndexOf("error CONTAINER3022", StringComparison.Ordinal), "the display is closed before the error is written");
+    }
+
+    [Fact]
+    public void AMultiPlatformOciArchiveIsPushedAsAnIndexNamedByDigest()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        work.WriteFile("context/app.txt", "the same file on both platforms");
+        var context = Context(work, "FROM scratch\nARG TARGETARCH\nCOPY app.txt /\nLABEL arch=${TARGETARCH}\n");
+        var archive = work.Combine("multi.tar");
+        Cli("build", context, "--platform", "linux/amd64,linux/arm64", "-o", $"type=oci,dest={archive}", "--progress=plain", "--cache", fixture.Cache).AssertSuccess();
+
+        var registry = fixture.BaseImage.Split('/')[0];
+        var push = Cli("push", archive, $"{registry}/cli/multi:1", "--cache", fixture.Cache).AssertSuccess();
+        Assert.Matches($@"Pushed {Regex.Escape(registry)}/cli/multi@sha256:[0-9a-f]{{64}}", push.Output); // each platform by digest, written with @
+        Assert.DoesNotContain("multi:sha256:", push.Output);
+
+        var raw = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--raw", "--tls-verify=false", $"docker://{registry}/cli/multi:1"]).AssertSuccess();
+        using var index = System.Text.Json.JsonDocument.Parse(raw.StandardOutput);
+        var architectures = index.RootElement.GetProperty("manifests").EnumerateArray().Select(m => m.GetProperty("platform").GetProperty("architecture").GetString()).Order(StringComparer.Ordinal);
+        Assert.Equal(["amd64", "arm64"], architectures);
+        var arm = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", "--override-arch", "arm64", $"docker://{registry}/cli/multi:1"]).AssertSuccess();
+        Assert.Contains("\"arch\": \"arm64\"", arm.StandardOutput);
     }
 
     [Fact]

@@ -73,11 +73,15 @@ public sealed class RegistryPusher(RegistrySession session)
         foreach (var tag in tags)
         {
             await PutManifestAsync(client, destination, tag, image, scopes, cancellationToken).ConfigureAwait(false);
-            session.Log.Info($"Pushed {destination}:{tag} ({image.ManifestDigest})");
+            session.Log.Info($"Pushed {Name(destination, tag)} ({image.ManifestDigest})");
         }
 
         return new PushResult(destination, tags, image.ManifestDigest, bytes, uploaded, mounted, existing);
     }
+
+    /// <summary>repo:tag, or repo@sha256:… when the image is pushed by its digest.</summary>
+    private static string Name(RepositoryLocation destination, string tagOrDigest)
+        => Digest.TryParse(tagOrDigest, out _) ? $"{destination}@{tagOrDigest}" : $"{destination}:{tagOrDigest}";
 
     /// <summary>Pushes every platform's image by digest, then the index under each tag.</summary>
     public async Task<PushResult> PushIndexAsync(IReadOnlyList<Image> images, byte[] indexBytes, string indexMediaType, RepositoryLocation destination, IReadOnlyList<string> tags, CancellationToken cancellationToken)
@@ -104,7 +108,7 @@ public sealed class RegistryPusher(RegistrySession session)
                 return new HttpRequestMessage(HttpMethod.Put, new Uri(b, $"v2/{destination.Repository}/manifests/{tag}")) { Content = content };
             }, [RegistryClient.PushScope(destination.Repository)], cancellationToken).ConfigureAwait(false);
             Expect(response, HttpStatusCode.Created, $"Writing the index {destination}:{tag}");
-            session.Log.Info($"Pushed {destination}:{tag} ({digest}, an index of {images.Count} platforms)");
+            session.Log.Info($"Pushed {Name(destination, tag)} ({digest}, an index of {images.Count} platforms)");
         }
 
         return new PushResult(destination, tags, digest, bytes, uploaded, mounted, existing);
