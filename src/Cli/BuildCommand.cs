@@ -100,7 +100,7 @@ internal static class BuildCommand
             using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
             if (outputList.Count == 0)
             {
-                log.Warning("CONTAINER3030", "No output was given, so the image stays in the build cache only; add --load, --push or --output type=docker,dest=FILE.");
+                log.Warning(ErrorCodes.NoOutput, "No output was given, so the image stays in the build cache only; add --load, --push or --output type=docker,dest=FILE.");
             }
 
             if (platforms.Count > 1)
@@ -147,7 +147,7 @@ internal static class BuildCommand
         {
             if (!byId.TryAdd(id(item), item))
             {
-                throw new ContainerException("CONTAINER3027", $"{option} gives the id '{id(item)}' twice; give each once.");
+                throw new ContainerException(ErrorCodes.InvalidSecret, $"{option} gives the id '{id(item)}' twice; give each once.");
             }
         }
 

@@ -24,7 +24,7 @@ internal static class PruneCommand
 
             var snapshots = SnapshotStore.ForCache(store);
             using var alone = snapshots.TryExclusive()
-                ?? throw new ContainerException("CONTAINER3025", $"A build is using the snapshot store of {store.Root}; prune when it has finished.");
+                ?? throw new ContainerException(ErrorCodes.SnapshotStoreBusy, $"A build is using the snapshot store of {store.Root}; prune when it has finished.");
             var before = snapshots.List();
             (int Count, long Bytes) removed;
             if (parse.GetValue(keep) is { } size)
@@ -60,6 +60,6 @@ internal static class PruneCommand
         };
         return double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0
             ? (long)(value * factor)
-            : throw new ContainerException("CONTAINER3026", $"--keep-storage {text}: write a size such as 10GB, 512MB or 1000000.");
+            : throw new ContainerException(ErrorCodes.InvalidKeepStorage, $"--keep-storage {text}: write a size such as 10GB, 512MB or 1000000.");
     }
 }

@@ -145,14 +145,14 @@ public sealed class BuildContainerImage : ContainerImageTask
 
         return long.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size) && size >= 1024
             ? size
-            : throw new ContainerException("CONTAINER2018", $"ContainerRegistryChunkSize is '{value}'; it must be a number of bytes, at least 1024.");
+            : throw new ContainerException(ErrorCodes.InvalidChunkSize, $"ContainerRegistryChunkSize is '{value}'; it must be a number of bytes, at least 1024.");
     }
 
     private static ContainerLayering ParseLayering(string value) => value.Trim().ToLowerInvariant() switch
     {
         "" or "bychangerate" => ContainerLayering.ByChangeRate,
         "single" => ContainerLayering.Single,
-        _ => throw new ContainerException("CONTAINER2019", $"ContainerLayering is '{value}'; it must be ByChangeRate or Single."),
+        _ => throw new ContainerException(ErrorCodes.InvalidLayering, $"ContainerLayering is '{value}'; it must be ByChangeRate or Single."),
     };
 
     private static ExtraLayer ToExtraLayer(ITaskItem item)
@@ -160,7 +160,7 @@ public sealed class BuildContainerImage : ContainerImageTask
         var destination = item.GetMetadata("Destination");
         if (string.IsNullOrWhiteSpace(destination) || !destination.StartsWith('/'))
         {
-            throw new ContainerException("CONTAINER2020", $"The ContainerLayer item '{item.ItemSpec}' needs Destination metadata with an absolute path in the image, such as /etc/myapp/.");
+            throw new ContainerException(ErrorCodes.InvalidContainerLayer, $"The ContainerLayer item '{item.ItemSpec}' needs Destination metadata with an absolute path in the image, such as /etc/myapp/.");
         }
 
         return new ExtraLayer(item.GetMetadata("FullPath"), destination, NullIfEmpty(item.GetMetadata("Mode")));
@@ -177,7 +177,7 @@ public sealed class BuildContainerImage : ContainerImageTask
         "" => null,
         "docker" => Images.ImageFormat.Docker,
         "oci" => Images.ImageFormat.Oci,
-        _ => throw new ContainerException("CONTAINER2016", $"ContainerImageFormat is '{value}'; it must be Docker or OCI."),
+        _ => throw new ContainerException(ErrorCodes.InvalidImageFormat, $"ContainerImageFormat is '{value}'; it must be Docker or OCI."),
     };
 
     private static AppCommandInstruction? ParseInstruction(string value) => value.Trim().ToLowerInvariant() switch
@@ -186,6 +186,6 @@ public sealed class BuildContainerImage : ContainerImageTask
         "entrypoint" => Publishing.AppCommandInstruction.Entrypoint,
         "defaultargs" => Publishing.AppCommandInstruction.DefaultArgs,
         "none" => Publishing.AppCommandInstruction.None,
-        _ => throw new ContainerException("CONTAINER2017", $"ContainerAppCommandInstruction is '{value}'; it must be Entrypoint, DefaultArgs or None."),
+        _ => throw new ContainerException(ErrorCodes.InvalidAppCommandInstruction, $"ContainerAppCommandInstruction is '{value}'; it must be Entrypoint, DefaultArgs or None."),
     };
 }

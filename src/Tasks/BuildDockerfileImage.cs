@@ -85,7 +85,7 @@ public sealed class BuildDockerfileImage : ContainerImageTask
                     "" => null,
                     "oci" => Images.ImageFormat.Oci,
                     "docker" => Images.ImageFormat.Docker,
-                    _ => throw new ContainerException("CONTAINER2016", $"ContainerImageFormat is '{ImageFormat}'; it must be Docker or OCI."),
+                    _ => throw new ContainerException(ErrorCodes.InvalidImageFormat, $"ContainerImageFormat is '{ImageFormat}'; it must be Docker or OCI."),
                 },
                 Compression = Layers.LayerCompressionSetting.Parse(LayerCompression),
                 Created = ReproducibleTime.Resolve(ImageCreated, SourceDateEpoch),
@@ -104,7 +104,7 @@ public sealed class BuildDockerfileImage : ContainerImageTask
         var variable = item.GetMetadata("EnvironmentVariable");
         if (file.Length > 0 == variable.Length > 0)
         {
-            throw new ContainerException("CONTAINER3027", $"ContainerBuildSecret '{item.ItemSpec}' needs File (a path) or EnvironmentVariable (a name), one of the two.");
+            throw new ContainerException(ErrorCodes.InvalidSecret, $"ContainerBuildSecret '{item.ItemSpec}' needs File (a path) or EnvironmentVariable (a name), one of the two.");
         }
 
         return new Dockerfiles.BuildSecret(item.ItemSpec, file.Length > 0 ? Path.GetFullPath(file) : null, variable.Length > 0 ? variable : null);

@@ -20,11 +20,11 @@ internal static class TaskErrors
         }
         catch (OperationCanceledException)
         {
-            LogError(log, engine, "CONTAINER1000", "The container build was cancelled; no output was written.");
+            LogError(log, engine, ErrorCodes.Cancelled, "The container build was cancelled; no output was written.");
         }
         catch (Exception ex)
         {
-            LogError(log, engine, "CONTAINER1001", $"The container build failed unexpectedly: {ex.GetType().Name}: {ex.Message}");
+            LogError(log, engine, ErrorCodes.Unexpected, $"The container build failed unexpectedly: {ex.GetType().Name}: {ex.Message}");
             log.LogMessage(MessageImportance.Low, ex.ToString());
         }
 

@@ -31,7 +31,7 @@ public sealed class LocalDaemon
             null or "" => ["docker", "podman"],
             "docker" => ["docker"],
             "podman" => ["podman"],
-            _ => throw new ContainerException("CONTAINER2021", $"LocalRegistry is '{preferred}'; it must be Docker or Podman."),
+            _ => throw new ContainerException(ErrorCodes.InvalidLocalRegistry, $"LocalRegistry is '{preferred}'; it must be Docker or Podman."),
         };
 
         foreach (var command in candidates)
@@ -75,7 +75,7 @@ public sealed class LocalDaemon
         var (exitCode, output) = await RunAsync(Command, ["load"], stdin: stream => DockerArchiveWriter.WriteToAsync(image, repoTags, stream, timestamp, cancellationToken), TimeSpan.FromMinutes(30), cancellationToken).ConfigureAwait(false);
         if (exitCode != 0)
         {
-            throw new ContainerException("CONTAINER1030", $"`{Command} load` failed with exit code {exitCode}: {FirstLine(output)}");
+            throw new ContainerException(ErrorCodes.EngineLoadFailed, $"`{Command} load` failed with exit code {exitCode}: {FirstLine(output)}");
         }
 
         return true;

@@ -22,13 +22,13 @@ public sealed record BuildSecret(string Id, string? FilePath, string? Environmen
                 case "env": env = value; break;
                 case "type" when value is "file" or "env": type = value; break;
                 default:
-                    throw new ContainerException("CONTAINER3027", $"--secret {spec}: '{key}' is not a secret field; write id=ID,src=FILE or id=ID,env=VARIABLE.");
+                    throw new ContainerException(ErrorCodes.InvalidSecret, $"--secret {spec}: '{key}' is not a secret field; write id=ID,src=FILE or id=ID,env=VARIABLE.");
             }
         }
 
         if (string.IsNullOrEmpty(id))
         {
-            throw new ContainerException("CONTAINER3027", $"--secret {spec}: the secret needs an id (id=ID,src=FILE or id=ID,env=VARIABLE).");
+            throw new ContainerException(ErrorCodes.InvalidSecret, $"--secret {spec}: the secret needs an id (id=ID,src=FILE or id=ID,env=VARIABLE).");
         }
 
         if (type == "env" && source is not null && env is null)
@@ -50,13 +50,13 @@ public sealed record BuildSecret(string Id, string? FilePath, string? Environmen
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                throw new ContainerException("CONTAINER3027", $"{where}: the secret '{Id}' should come from the file {FilePath}, which cannot be read ({ex.GetType().Name}).");
+                throw new ContainerException(ErrorCodes.InvalidSecret, $"{where}: the secret '{Id}' should come from the file {FilePath}, which cannot be read ({ex.GetType().Name}).");
             }
         }
 
         return Environment.GetEnvironmentVariable(EnvironmentVariable!) is { } value
             ? System.Text.Encoding.UTF8.GetBytes(value)
-            : throw new ContainerException("CONTAINER3027", $"{where}: the secret '{Id}' should come from the environment variable {EnvironmentVariable}, which is not set.");
+            : throw new ContainerException(ErrorCodes.InvalidSecret, $"{where}: the secret '{Id}' should come from the environment variable {EnvironmentVariable}, which is not set.");
     }
 }
 
@@ -70,12 +70,12 @@ public sealed record SshAgent(string Id, string? Socket)
         var socket = equals < 0 ? null : spec[(equals + 1)..].Trim();
         if (id.Length == 0)
         {
-            throw new ContainerException("CONTAINER3027", $"--ssh {spec}: write ID or ID=SOCKET (such as default=$SSH_AUTH_SOCK).");
+            throw new ContainerException(ErrorCodes.InvalidSecret, $"--ssh {spec}: write ID or ID=SOCKET (such as default=$SSH_AUTH_SOCK).");
         }
 
         if (socket is not null && (socket.Contains(',') || !socket.StartsWith('/') && !File.Exists(socket)))
         {
-            throw new ContainerException("CONTAINER3027", $"--ssh {spec}: only an agent's socket is supported (ID=/path/to/agent.sock); for key files, start ssh-agent and ssh-add them.");
+            throw new ContainerException(ErrorCodes.InvalidSecret, $"--ssh {spec}: only an agent's socket is supported (ID=/path/to/agent.sock); for key files, start ssh-agent and ssh-add them.");
         }
 
         return new SshAgent(id, socket is null ? null : Path.GetFullPath(socket));
@@ -86,7 +86,7 @@ public sealed record SshAgent(string Id, string? Socket)
         var socket = Socket ?? Environment.GetEnvironmentVariable("SSH_AUTH_SOCK");
         if (string.IsNullOrEmpty(socket) || !IO.Posix.TryLStat(socket, out var status) || status.Type != IO.UnixFileType.Socket)
         {
-            throw new ContainerException("CONTAINER3027", $"{where}: the SSH agent '{Id}' has no socket at {(string.IsNullOrEmpty(socket) ? "$SSH_AUTH_SOCK (unset)" : socket)}; start ssh-agent, or pass --ssh {Id}=/path/to/agent.sock.");
+            throw new ContainerException(ErrorCodes.InvalidSecret, $"{where}: the SSH agent '{Id}' has no socket at {(string.IsNullOrEmpty(socket) ? "$SSH_AUTH_SOCK (unset)" : socket)}; start ssh-agent, or pass --ssh {Id}=/path/to/agent.sock.");
         }
 
         return socket;

@@ -34,7 +34,7 @@ public sealed class DockerIgnore
                 line = line[1..].Trim();
                 if (line.Length == 0)
                 {
-                    throw new ContainerException("CONTAINER3010", "A .dockerignore line is a lone '!'; write the pattern to re-include after it.");
+                    throw new ContainerException(ErrorCodes.BadIgnoreLine, "A .dockerignore line is a lone '!'; write the pattern to re-include after it.");
                 }
             }
 

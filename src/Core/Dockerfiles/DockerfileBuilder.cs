@@ -23,13 +23,13 @@ public sealed class DockerfileBuilder(IBuildLog log, IBuildProgress? progress = 
         var context = Path.GetFullPath(request.ContextDirectory);
         if (!Directory.Exists(context))
         {
-            throw new ContainerException("CONTAINER3002", $"The build context '{request.ContextDirectory}' does not exist; give the directory whose files COPY and ADD take.");
+            throw new ContainerException(ErrorCodes.NoBuildContext, $"The build context '{request.ContextDirectory}' does not exist; give the directory whose files COPY and ADD take.");
         }
 
         var dockerfile = Path.GetFullPath(request.DockerfilePath ?? Path.Combine(context, "Dockerfile"));
         if (!File.Exists(dockerfile))
         {
-            throw new ContainerException("CONTAINER3003", $"There is no Dockerfile at '{dockerfile}'; pass its path with -f.");
+            throw new ContainerException(ErrorCodes.NoDockerfile, $"There is no Dockerfile at '{dockerfile}'; pass its path with -f.");
         }
 
         // Messages name the Dockerfile as the user knows it: relative to the context when it is inside it.
@@ -44,7 +44,7 @@ public sealed class DockerfileBuilder(IBuildLog log, IBuildProgress? progress = 
         if (request.Target is { } wanted)
         {
             targetIndex = stages.FirstOrDefault(s => string.Equals(s.Name, wanted, StringComparison.OrdinalIgnoreCase))?.Index
-                ?? throw new ContainerException("CONTAINER3004", $"{name} has no stage named '{wanted}'; its stages are {string.Join(", ", stages.Select(s => s.Name ?? s.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)))}.");
+                ?? throw new ContainerException(ErrorCodes.NoSuchStage, $"{name} has no stage named '{wanted}'; its stages are {string.Join(", ", stages.Select(s => s.Name ?? s.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)))}.");
         }
 
         // Every instruction's flags and mounts are checked before anything is pulled or run.
@@ -126,7 +126,7 @@ public sealed class DockerfileBuilder(IBuildLog log, IBuildProgress? progress = 
             null or "" or "auto" => (Snapshotter?)null,
             "overlayfs" or "overlay" => Snapshotter.Overlayfs,
             "native" => Snapshotter.Native,
-            var other => throw new ContainerException("CONTAINER3024", $"SDK_CONTAINERS_SNAPSHOTTER={other} is not a snapshotter; use overlayfs, native or auto."),
+            var other => throw new ContainerException(ErrorCodes.InvalidSnapshotter, $"SDK_CONTAINERS_SNAPSHOTTER={other} is not a snapshotter; use overlayfs, native or auto."),
         };
         if (asked == Snapshotter.Native)
         {
@@ -141,7 +141,7 @@ public sealed class DockerfileBuilder(IBuildLog log, IBuildProgress? progress = 
 
         if (asked == Snapshotter.Overlayfs)
         {
-            throw new ContainerException("CONTAINER3023", $"{file}: overlayfs cannot be mounted under {workspace.Root} ({problem}).");
+            throw new ContainerException(ErrorCodes.OverlayUnavailable, $"{file}: overlayfs cannot be mounted under {workspace.Root} ({problem}).");
         }
 
         log.Info($"overlayfs cannot be mounted under {workspace.Root} ({problem}); steps run on copied roots instead, which unpacks every layer each build.");

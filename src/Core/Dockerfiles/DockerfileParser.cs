@@ -6,7 +6,7 @@ namespace Sdk.Containers.Dockerfiles;
 
 /// <summary>A Dockerfile that cannot be parsed: the message names the file and the lines, and says what to fix.</summary>
 public sealed class DockerfileSyntaxException(string file, int startLine, int endLine, string problem, int column = 0)
-    : ContainerException("CONTAINER3001", endLine > startLine
+    : ContainerException(ErrorCodes.DockerfileSyntax, endLine > startLine
         ? $"{file}:{startLine}{(column > 0 ? $":{column}" : string.Empty)}-{endLine}: {problem}"
         : startLine > 0 ? $"{file}:{startLine}{(column > 0 ? $":{column}" : string.Empty)}: {problem}" : $"{file}: {problem}")
 {

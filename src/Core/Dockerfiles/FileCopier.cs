@@ -34,7 +34,7 @@ public static class FileCopier
         var destinationIsDirectory = destination.EndsWith('/') || destination.EndsWith("/.", StringComparison.Ordinal) || destination == ".";
         if (sources.Count > 1 && !destinationIsDirectory)
         {
-            throw new ContainerException("CONTAINER3012", $"{options.Where}: there are {sources.Count} sources, so the destination '{destination}' must be a directory ending in '/'.");
+            throw new ContainerException(ErrorCodes.CopyDestinationNotDirectory, $"{options.Where}: there are {sources.Count} sources, so the destination '{destination}' must be a directory ending in '/'.");
         }
 
         var components = RootfsPath.Components(destination, options.Where);
@@ -49,7 +49,7 @@ public static class FileCopier
                 (sourceHost, _) = RootfsPath.ResolveFull(tree.Root, source.RelativePath.Split('/'), tree.Description);
                 if (!Posix.TryLStat(sourceHost, out status))
                 {
-                    throw new ContainerException("CONTAINER3013", $"{options.Where}: \"/{source.RelativePath}\" is a symbolic link to something that does not exist in {tree.Description}.");
+                    throw new ContainerException(ErrorCodes.CopySourceDangling, $"{options.Where}: \"/{source.RelativePath}\" is a symbolic link to something that does not exist in {tree.Description}.");
                 }
             }
 
@@ -128,7 +128,7 @@ public static class FileCopier
                 }
             }
 
-            throw new ContainerException("CONTAINER3014", $"{options.Where}: the destination '/{string.Join('/', components)}' exists and is not a directory.");
+            throw new ContainerException(ErrorCodes.CopyDestinationConflict, $"{options.Where}: the destination '/{string.Join('/', components)}' exists and is not a directory.");
         }
 
         Directory.CreateDirectory(host);
@@ -192,7 +192,7 @@ public static class FileCopier
         {
             if (existing.IsDirectory && status.Type != UnixFileType.Directory)
             {
-                throw new ContainerException("CONTAINER3014", $"{options.Where}: cannot copy the file {Path.GetFileName(sourceHost)} over the directory that is already at its destination.");
+                throw new ContainerException(ErrorCodes.CopyDestinationConflict, $"{options.Where}: cannot copy the file {Path.GetFileName(sourceHost)} over the directory that is already at its destination.");
             }
 
             File.Delete(target);

@@ -44,7 +44,7 @@ internal static class PathPattern
                     var end = pattern.IndexOf(']', i + 1);
                     if (end < 0)
                     {
-                        throw new ContainerException("CONTAINER3011", $"the pattern '{pattern}' has a '[' without a closing ']'.");
+                        throw new ContainerException(ErrorCodes.BadGlob, $"the pattern '{pattern}' has a '[' without a closing ']'.");
                     }
 
                     var body = pattern[(i + 1)..end];

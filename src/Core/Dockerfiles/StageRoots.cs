@@ -118,7 +118,7 @@ internal sealed class OverlayStageRoots(SnapshotStore snapshots, BuildWorkspace 
         }
         catch (IOException ex)
         {
-            throw new ContainerException("CONTAINER3023", $"{description}: could not mount an overlay of {layerCount} layers ({ex.Message}). Set SDK_CONTAINERS_SNAPSHOTTER=native to build on copied roots instead.", ex);
+            throw new ContainerException(ErrorCodes.OverlayUnavailable, $"{description}: could not mount an overlay of {layerCount} layers ({ex.Message}). Set SDK_CONTAINERS_SNAPSHOTTER=native to build on copied roots instead.", ex);
         }
 
         workspace.Mounted(target);

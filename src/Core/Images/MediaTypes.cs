@@ -35,7 +35,7 @@ public static class MediaTypes
     public static string LayerMediaType(ImageFormat format, LayerCompression compression) => (format, compression) switch
     {
         (ImageFormat.Docker, LayerCompression.None) => DockerLayerTar,
-        (ImageFormat.Docker, LayerCompression.Zstd) => throw new ContainerException("CONTAINER2023", "zstd layers exist only in OCI images: set ContainerImageFormat to OCI, or compress with gzip."),
+        (ImageFormat.Docker, LayerCompression.Zstd) => throw new ContainerException(ErrorCodes.ZstdNeedsOci, "zstd layers exist only in OCI images: set ContainerImageFormat to OCI, or compress with gzip."),
         (ImageFormat.Docker, _) => DockerLayerGzip,
         (ImageFormat.Oci, LayerCompression.None) => OciLayerTar,
         (ImageFormat.Oci, LayerCompression.Zstd) => OciLayerZstd,

@@ -42,5 +42,5 @@ public sealed record LayerCompressionSetting(LayerCompression Algorithm, int Lev
     }
 
     private static ContainerException Invalid(string value)
-        => new("CONTAINER2022", $"ContainerLayerCompression is '{value}'; write gzip or zstd, optionally with a level: gzip:1 to gzip:9, zstd:1 to zstd:22.");
+        => new(ErrorCodes.InvalidCompression, $"ContainerLayerCompression is '{value}'; write gzip or zstd, optionally with a level: gzip:1 to gzip:9, zstd:1 to zstd:22.");
 }

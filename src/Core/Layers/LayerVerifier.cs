@@ -50,7 +50,7 @@ public static class LayerVerifier
             Stream decompressed = decompressor ?? blob;
             if ((maxUncompressed ?? Unpacking.UnpackLimits.VerifyMaxBytes) is { } budget)
             {
-                decompressed = new InflationGuard(decompressed, budget, limit => new ContainerException("CONTAINER1016", $"{layerName} holds more than {limit:N0} bytes of tar, the budget {Unpacking.UnpackLimits.VerifySetting} sets for verifying a layer; raise it (or unset it) to verify this image."));
+                decompressed = new InflationGuard(decompressed, budget, limit => new ContainerException(ErrorCodes.LayerTooLarge, $"{layerName} holds more than {limit:N0} bytes of tar, the budget {Unpacking.UnpackLimits.VerifySetting} sets for verifying a layer; raise it (or unset it) to verify this image."));
             }
 
             await using var tarHash = HashingStream.ForReading(decompressed, leaveOpen: true);

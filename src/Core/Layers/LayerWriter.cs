@@ -90,7 +90,7 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
                         {
                             // One coded line naming what was being written, never a bare exception type.
                             var source = entry.SourcePath is { } path ? $"'{path}' as " : string.Empty;
-                            throw new ContainerException("CONTAINER1018", $"{plan.Description}: could not add {source}/{entry.Path}: {ex.Message.TrimEnd('.')}.", ex);
+                            throw new ContainerException(ErrorCodes.LayerEntryFailed, $"{plan.Description}: could not add {source}/{entry.Path}: {ex.Message.TrimEnd('.')}.", ex);
                         }
                     }
                 }

@@ -97,7 +97,7 @@ public sealed class ContainerIndexPublisher(IBuildLog log)
         else if (archivePath is null)
         {
             var daemon = await LocalDaemon.DetectAsync(request.LocalRegistry, log, cancellationToken).ConfigureAwait(false)
-                ?? throw new ContainerException("CONTAINER1032", "A multi-platform image needs ContainerRegistry or ContainerArchiveOutputPath, or a Docker or Podman engine to load the image of its own platform into; none answered.");
+                ?? throw new ContainerException(ErrorCodes.EngineMissing, "A multi-platform image needs ContainerRegistry or ContainerArchiveOutputPath, or a Docker or Podman engine to load the image of its own platform into; none answered.");
             var own = Platform.FromRuntimeIdentifier(System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier.Replace("linux-musl", "linux", StringComparison.Ordinal));
             var image = images.FirstOrDefault(i => own.Accepts(i.Config.Platform))
                 ?? throw new ContainerException(ErrorCodes.PlatformNotFound, $"None of the platforms ({string.Join(", ", images.Select(i => i.Config.Platform))}) is this machine's ({own}), so there is nothing to load into {daemon.Command}.");

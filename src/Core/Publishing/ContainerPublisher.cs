@@ -64,7 +64,7 @@ public sealed class ContainerPublisher(IBuildLog log)
         var options = new LayerWriterOptions { Format = format, Timestamp = request.LayerTimestamp, Compression = request.Compression };
         if (options.Compression.Algorithm == LayerCompression.Zstd && format != ImageFormat.Oci)
         {
-            throw new ContainerException("CONTAINER2023", $"ContainerLayerCompression is {options.Compression}, but zstd layers exist only in OCI images and this image is in Docker format (the base's). Set ContainerImageFormat to OCI.");
+            throw new ContainerException(ErrorCodes.ZstdNeedsOci, $"ContainerLayerCompression is {options.Compression}, but zstd layers exist only in OCI images and this image is in Docker format (the base's). Set ContainerImageFormat to OCI.");
         }
 
         var cache = new BuildCache(store);

@@ -61,7 +61,7 @@ public sealed class DockerfilePublisher(IBuildLog log)
     {
         if (!File.Exists(request.Dockerfile))
         {
-            throw new ContainerException("CONTAINER3003", $"ContainerDockerfile is '{request.Dockerfile}', which does not exist; give the path of the project's Dockerfile.");
+            throw new ContainerException(ErrorCodes.NoDockerfile, $"ContainerDockerfile is '{request.Dockerfile}', which does not exist; give the path of the project's Dockerfile.");
         }
 
         References.ImageReference.ValidateRepository(request.Repository, "ContainerRepository");

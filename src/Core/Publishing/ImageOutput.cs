@@ -93,7 +93,7 @@ public sealed record ImageOutput(ImageOutputKind Kind, string? Destination = nul
                     break;
                 case ImageOutputKind.Daemon:
                     var daemon = output.Engine ?? await Daemons.LocalDaemon.DetectAsync(null, log, cancellationToken, image, repoTags).ConfigureAwait(false)
-                        ?? throw new ContainerException("CONTAINER1032", "--load needs a Docker or Podman engine, and none answered. Start one, or write the image with --output type=docker,dest=FILE.");
+                        ?? throw new ContainerException(ErrorCodes.EngineMissing, "--load needs a Docker or Podman engine, and none answered. Start one, or write the image with --output type=docker,dest=FILE.");
                     log.Info(await daemon.LoadAsync(image, repoTags, timestamp, cancellationToken).ConfigureAwait(false)
                         ? $"Loaded {Describe(repoTags)} into {daemon.Command} (image ID {image.ConfigDigest})"
                         : $"{daemon.Command} already has {Describe(repoTags)} as image ID {image.ConfigDigest}: nothing to load");

@@ -27,7 +27,7 @@ internal sealed record LocalEngineOutput(LocalDaemon? Engine, string? FallbackAr
             return new LocalEngineOutput(null, ContainerPublisher.ResolveArchivePath(fallbackArchiveOutputPath, repository), localRegistry);
         }
 
-        throw new ContainerException("CONTAINER1032", $"LocalRegistry is {localRegistry}, but no such engine answered. Start it, or set ContainerRegistry or ContainerArchiveOutputPath.");
+        throw new ContainerException(ErrorCodes.EngineMissing, $"LocalRegistry is {localRegistry}, but no such engine answered. Start it, or set ContainerRegistry or ContainerArchiveOutputPath.");
     }
 
     /// <summary>The output this stands for, for <see cref="ImageOutput.DeliverAsync"/>.</summary>
@@ -36,5 +36,5 @@ internal sealed record LocalEngineOutput(LocalDaemon? Engine, string? FallbackAr
         : new ImageOutput(ImageOutputKind.DockerArchive, FallbackArchivePath);
 
     public void WarnFallback(IBuildLog log)
-        => log.Warning("CONTAINER1031", $"No {Preferred ?? "Docker or Podman"} engine answered, so the image was written to {FallbackArchivePath} instead. Load it with `docker load -i {FallbackArchivePath}`, or set ContainerRegistry or ContainerArchiveOutputPath.");
+        => log.Warning(ErrorCodes.EngineFallback, $"No {Preferred ?? "Docker or Podman"} engine answered, so the image was written to {FallbackArchivePath} instead. Load it with `docker load -i {FallbackArchivePath}`, or set ContainerRegistry or ContainerArchiveOutputPath.");
 }

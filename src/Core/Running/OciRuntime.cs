@@ -46,12 +46,12 @@ public sealed class OciRuntime
         if (path is null)
         {
             var looked = string.IsNullOrWhiteSpace(configured) ? "neither runc nor crun is on PATH" : $"SDK_CONTAINERS_OCI_RUNTIME is {configured}, which does not exist";
-            throw new ContainerException("CONTAINER3020", $"{where}: RUN needs an OCI runtime and none was found ({looked}). Install one (apt-get install runc), or set SDK_CONTAINERS_OCI_RUNTIME to its path.");
+            throw new ContainerException(ErrorCodes.NoOciRuntime, $"{where}: RUN needs an OCI runtime and none was found ({looked}). Install one (apt-get install runc), or set SDK_CONTAINERS_OCI_RUNTIME to its path.");
         }
 
         if (!Environment.IsPrivilegedProcess)
         {
-            throw new ContainerException("CONTAINER3021", $"{where}: RUN runs the command in a container with runc, which needs root here (rootless builds are not supported yet). Run the build as root, or build images without RUN instructions.");
+            throw new ContainerException(ErrorCodes.RunNeedsRoot, $"{where}: RUN runs the command in a container with runc, which needs root here (rootless builds are not supported yet). Run the build as root, or build images without RUN instructions.");
         }
 
         return new OciRuntime(path);
@@ -81,7 +81,7 @@ public sealed class OciRuntime
                 start.ArgumentList.Add(argument);
             }
 
-            using var child = Process.Start(start) ?? throw new ContainerException("CONTAINER3020", $"Could not start {ExecutablePath}.");
+            using var child = Process.Start(start) ?? throw new ContainerException(ErrorCodes.NoOciRuntime, $"Could not start {ExecutablePath}.");
             child.StandardInput.Close();
             var pump = Task.WhenAll(Pump(child.StandardOutput, output), Pump(child.StandardError, output));
             try

@@ -78,7 +78,7 @@ public sealed class BuildWorkspace : IDisposable
                 {
                     if (attempt == 600)
                     {
-                        throw new ContainerException("CONTAINER3025", $"The snapshot store {snapshots.Root} has been held by a prune or eviction for a minute; try again when it has finished.");
+                        throw new ContainerException(ErrorCodes.SnapshotStoreBusy, $"The snapshot store {snapshots.Root} has been held by a prune or eviction for a minute; try again when it has finished.");
                     }
 
                     Thread.Sleep(100);

@@ -124,7 +124,7 @@ public static class LayerUnpacker
         var opaque = new List<(string Host, string Image)>();
         var directoryTimes = new List<(string Host, DateTimeOffset Time)>();
         var limit = options.MaxBytes ?? UnpackLimits.MaxBytes;
-        var bounded = new Layers.InflationGuard(tarStream, limit, max => new ContainerException("CONTAINER1016", $"{options.Description} unpacks to more than {max:N0} bytes, the most one archive may ({UnpackLimits.UnpackSetting}); it is refused as a decompression bomb. If the content is real, raise {UnpackLimits.UnpackSetting}."));
+        var bounded = new Layers.InflationGuard(tarStream, limit, max => new ContainerException(ErrorCodes.LayerTooLarge, $"{options.Description} unpacks to more than {max:N0} bytes, the most one archive may ({UnpackLimits.UnpackSetting}); it is refused as a decompression bomb. If the content is real, raise {UnpackLimits.UnpackSetting}."));
         UnpackLimits.EnsureSpace(root, 0, options.Description);
         try
         {
@@ -142,11 +142,11 @@ public static class LayerUnpacker
                 }
                 catch (IOException ex) when (IsDiskFull(ex))
                 {
-                    throw new ContainerException("CONTAINER1017", $"{options.Description}, entry '{entry.Name}': the file system of {root} is full ({ex.Message.TrimEnd('.')}); free space there, or set SDK_CONTAINERS_CACHE to a directory on a larger disk.", ex);
+                    throw new ContainerException(ErrorCodes.DiskFull, $"{options.Description}, entry '{entry.Name}': the file system of {root} is full ({ex.Message.TrimEnd('.')}); free space there, or set SDK_CONTAINERS_CACHE to a directory on a larger disk.", ex);
                 }
                 catch (Exception ex) when (ex is not (ContainerException or OperationCanceledException or InvalidDataException or EndOfStreamException or FormatException or OverflowException or ArgumentException or ZstdSharp.ZstdException or SharpCompress.Common.SharpCompressException))
                 {
-                    throw new ContainerException("CONTAINER1018", $"{options.Description}, entry '{entry.Name}': could not be unpacked into {root}: {ex.GetType().Name}: {ex.Message}", ex);
+                    throw new ContainerException(ErrorCodes.LayerEntryFailed, $"{options.Description}, entry '{entry.Name}': could not be unpacked into {root}: {ex.GetType().Name}: {ex.Message}", ex);
                 }
             }
         }

@@ -37,7 +37,7 @@ public static class UnpackLimits
         var free = drive.AvailableFreeSpace;
         if (free - bytes < Reserve(drive))
         {
-            throw new ContainerException("CONTAINER1017", $"{what}: {bytes:N0} bytes more would leave less than {Reserve(drive) / 1048576.0:N0} MB free on the file system of {root} ({free / 1048576.0:N0} MB free now); free space there, or set SDK_CONTAINERS_CACHE to a directory on a larger disk.");
+            throw new ContainerException(ErrorCodes.DiskFull, $"{what}: {bytes:N0} bytes more would leave less than {Reserve(drive) / 1048576.0:N0} MB free on the file system of {root} ({free / 1048576.0:N0} MB free now); free space there, or set SDK_CONTAINERS_CACHE to a directory on a larger disk.");
         }
     }
 
@@ -45,6 +45,6 @@ public static class UnpackLimits
         => Environment.GetEnvironmentVariable(name) is { Length: > 0 } text
             ? long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
                 ? value
-                : throw new ContainerException("CONTAINER1016", $"{name}={text} is not a size; give a whole number of bytes (such as 68719476736 for 64 GiB).")
+                : throw new ContainerException(ErrorCodes.LayerTooLarge, $"{name}={text} is not a size; give a whole number of bytes (such as 68719476736 for 64 GiB).")
             : null;
 }

@@ -176,7 +176,7 @@ internal sealed class RunStep(BuildInputs inputs, BuildServices services, FromSo
             if (exit != 0)
             {
                 var shown = instruction.IsJson ? string.Join(' ', args) : instruction.Arguments.FirstOrDefault();
-                throw new ContainerException("CONTAINER3022", $"{inputs.Where(instruction)}: RUN {shown} failed: the command exited with code {exit}. Its output is above.");
+                throw new ContainerException(ErrorCodes.RunFailed, $"{inputs.Where(instruction)}: RUN {shown} failed: the command exited with code {exit}. Its output is above.");
             }
 
             return ignore;
