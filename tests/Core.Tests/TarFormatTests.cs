@@ -70,7 +70,7 @@ public class TarFormatTests
         Assert.True(entries.ContainsKey("app/ünïcödé.txt"));
         Assert.Equal(longTarget, entries["app/far"].LinkName);
 
-        // The extended headers are named as Go names them, hold only what did not fit, and nothing of this process.
+        // The extended headers are named in the style of Go (PaxHeaders.0), hold only what did not fit, and nothing of this process.
         var headers = ExtendedHeaders(tar);
         var names = headers.Select(h => h.Name).ToList();
         Assert.All(names, n => Assert.True(n.Contains("PaxHeaders.0/", StringComparison.Ordinal) || n.Length == 100, n)); // cut at 100, as Go cuts it

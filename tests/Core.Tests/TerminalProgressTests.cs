@@ -155,4 +155,22 @@ public class TerminalProgressTests
         Assert.EndsWith("0.0s", screen[1]);
         Assert.Contains(screen, line => line.StartsWith(" => => yyy", StringComparison.Ordinal) && line.EndsWith('…'));
     }
+
+    [Fact]
+    public void EscapesAndControlsFromACommandCannotBreakTheRedraw()
+    {
+        var output = new StringWriter();
+        var display = new TerminalProgress(output, () => TimeSpan.Zero, 60);
+        display.Started("[build 2/2]", "RUN [\"sh\", \"-c\", \"echo a\nb\"]");
+        display.Output("[build 2/2]", "\u001b[32mPASSED\u001b[0m tests\u001b[K\ttotal\r");
+        display.Output("[build 2/2]", new string('字', 80));
+        display.Refresh();
+        var frame = output.ToString();
+        frame = frame[frame.LastIndexOf("[+] Building", StringComparison.Ordinal)..];
+        var lines = frame.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(4, lines.Length); // header, the step, its two output lines: nothing in them made another line
+        Assert.Equal(" => => PASSED tests total ", lines[2]);
+        Assert.DoesNotContain('\u001b', string.Concat(lines));
+        Assert.True(lines[3].Sum(c => c < 0x80 ? 1 : 2) < 60, $"wide characters count as two columns: {lines[3]}");
+    }
 }

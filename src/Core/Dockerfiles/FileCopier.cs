@@ -208,9 +208,10 @@ public static class FileCopier
             case UnixFileType.Regular:
                 // The source's modification time is kept, as BuildKit keeps it: tools read it (ASP.NET Core's static
                 // web assets put it in their Last-Modified headers).
-                if (status.Size >= SparseThreshold)
+                if (status.Size >= SparseThreshold && Posix.AllocatedBytes(sourceHost) is >= 0 and var allocated && allocated < status.Size)
                 {
-                    // Big files keep their holes (File.Copy would allocate every block of a sparse model file).
+                    // A sparse file keeps its holes (File.Copy would allocate every block of a sparse model file);
+                    // any other goes through File.Copy, which reflinks where the file system can.
                     SparseCopy.CopyFile(sourceHost, target);
                 }
                 else

@@ -167,7 +167,7 @@ internal sealed class DeterministicTarWriter(Stream output) : IAsyncDisposable
         return $"{length.ToString(CultureInfo.InvariantCulture)} {key}={value}\n";
     }
 
-    /// <summary>dir/PaxHeaders.0/name, as Go's archive/tar (and so Docker and BuildKit) names the extended header.</summary>
+    /// <summary>dir/PaxHeaders.0/name, in the style of Go's archive/tar (Docker, BuildKit): a fixed name, never a process id.</summary>
     private static string PaxHeaderName(string name)
     {
         var trimmed = name.TrimEnd('/');

@@ -13,7 +13,7 @@ namespace Sdk.Containers.Progress;
 /// Thread-safe: the build reports from its own threads while a timer calls <see cref="Refresh"/> to move the clocks.
 /// The clock is given, so what is drawn depends only on the calls made (tests count frames, never time them).
 /// </remarks>
-public sealed class TerminalProgress(TextWriter output, Func<TimeSpan> clock, int width, bool verbose = false) : IBuildProgress, IBuildLog, IDisposable
+public sealed partial class TerminalProgress(TextWriter output, Func<TimeSpan> clock, int width, bool verbose = false) : IBuildProgress, IBuildLog, IDisposable
 {
     /// <summary>Output lines shown under a running step.</summary>
     public const int TailLines = 6;
@@ -227,17 +227,46 @@ public sealed class TerminalProgress(TextWriter output, Func<TimeSpan> clock, in
     }
 
     /// <summary>One terminal line: cut to the width (a longer one would wrap and break the redraw), the time at the right.</summary>
+    /// <remarks>Escape sequences and control characters a command writes (colours, cursor moves, a newline in a JSON
+    /// argument) are taken out; a character outside ASCII may take two columns, so it counts as two, and a cut never
+    /// splits one.</remarks>
     private string Fit(string text, string? time = null)
     {
-        text = text.Replace('\t', ' ').Replace('\r', ' ');
+        text = Controls().Replace(Escapes().Replace(text, string.Empty), " ");
         var room = Math.Max(20, width - 1) - (time is null ? 0 : time.Length + 1);
-        if (text.Length > room)
+        var columns = 0;
+        var cut = text.Length;
+        for (var i = 0; i < text.Length; i++)
         {
-            text = text[..Math.Max(0, room - 1)] + "…";
+            columns += text[i] < 0x80 ? 1 : char.IsLowSurrogate(text[i]) ? 0 : 2;
+            if (columns > room - 1)
+            {
+                cut = char.IsLowSurrogate(text[i]) ? i - 1 : i;
+                break;
+            }
         }
 
-        return time is null ? text : text.PadRight(room) + " " + time;
+        if (cut < text.Length)
+        {
+            text = text[..Math.Max(0, cut)] + "…";
+        }
+
+        var used = text.Sum(c => c < 0x80 ? 1 : char.IsLowSurrogate(c) ? 0 : 2);
+        if (time is not null)
+        {
+            return text + new string(' ', Math.Max(1, room - used + 1)) + time;
+        }
+
+        return text;
     }
+
+    /// <summary>ANSI escape sequences: CSI (colours, cursor moves), OSC (titles, links), and two-character ones.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(\u0007|\u001b\\)?|\u001b.?")]
+    private static partial System.Text.RegularExpressions.Regex Escapes();
+
+    /// <summary>The C0 controls and DEL (tabs, newlines, carriage returns, bells).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"[\u0000-\u001f\u007f]")]
+    private static partial System.Text.RegularExpressions.Regex Controls();
 
     private static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + "s";
 

@@ -28,10 +28,11 @@ public sealed class RegistryClient : IDisposable
     private readonly ConcurrentDictionary<string, string> _tokens = new(StringComparer.Ordinal);
     private readonly ResiliencePipeline<HttpResponseMessage> _retry;
     private readonly SemaphoreSlim _schemeLock = new(1, 1);
+    private readonly Lazy<RegistryCredential?> _credential;
     private Uri? _baseUri;
-    private AuthChallenge? _challenge;
-    private bool _credentialLoaded;
-    private RegistryCredential? _credential;
+
+    // Written by whichever upload meets a new challenge first, read by all of them: a reference, swapped whole.
+    private volatile AuthChallenge? _challenge;
 
     public RegistryClient(string registry, RegistryOptions? options = null, CredentialResolver? credentials = null, IBuildLog? log = null, HttpMessageHandler? handler = null)
     {
@@ -39,6 +40,9 @@ public sealed class RegistryClient : IDisposable
         _options = options ?? new RegistryOptions();
         _credentials = credentials ?? new CredentialResolver();
         _log = log ?? NullBuildLog.Instance;
+
+        // Resolved once, however many uploads ask at the same time (a credential helper runs once, the warning once).
+        _credential = new Lazy<RegistryCredential?>(LoadCredential, LazyThreadSafetyMode.ExecutionAndPublication);
         _http = new HttpClient(handler ?? new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
         {
             Timeout = _options.RequestTimeout,
@@ -221,21 +225,19 @@ public sealed class RegistryClient : IDisposable
         return new AuthenticationHeaderValue("Bearer", token);
     }
 
-    private RegistryCredential? GetCredential()
+    private RegistryCredential? GetCredential() => _credential.Value;
+
+    private RegistryCredential? LoadCredential()
     {
-        if (!_credentialLoaded)
+        var credential = _credentials.Resolve(Registry);
+        _log.Detail(credential is null ? $"{Registry}: no credentials found; using anonymous access" : $"{Registry}: using {credential}");
+        if (credential?.Source.Contains("DOTNET_CONTAINER_REGISTRY_", StringComparison.Ordinal) == true)
         {
-            _credential = _credentials.Resolve(Registry);
-            _credentialLoaded = true;
-            _log.Detail(_credential is null ? $"{Registry}: no credentials found; using anonymous access" : $"{Registry}: using {_credential}");
-            if (_credential?.Source.Contains("DOTNET_CONTAINER_REGISTRY_", StringComparison.Ordinal) == true)
-            {
-                // MSBuild exempts DOTNET_* variables from its binlog filtering: whatever they hold is in every binlog.
-                _log.Warning(ErrorCodes.CredentialsInBinlog, $"The credentials for {Registry} come from DOTNET_CONTAINER_REGISTRY_UNAME/PWORD. MSBuild writes every DOTNET_* environment variable into binary logs (-bl), so the password is in any binlog of this build. Use SDK_CONTAINER_REGISTRY_UNAME/PWORD, `docker login` or a credential helper instead.");
-            }
+            // MSBuild exempts DOTNET_* variables from its binlog filtering: whatever they hold is in every binlog.
+            _log.Warning(ErrorCodes.CredentialsInBinlog, $"The credentials for {Registry} come from DOTNET_CONTAINER_REGISTRY_UNAME/PWORD. MSBuild writes every DOTNET_* environment variable into binary logs (-bl), so the password is in any binlog of this build. Use SDK_CONTAINER_REGISTRY_UNAME/PWORD, `docker login` or a credential helper instead.");
         }
 
-        return _credential;
+        return credential;
     }
 
     private async Task<string> FetchTokenAsync(AuthChallenge challenge, IReadOnlyList<string> scopes, RegistryCredential? credential, CancellationToken cancellationToken)

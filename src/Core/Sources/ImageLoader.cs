@@ -239,7 +239,9 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
     private async Task CheckPulledLayersAsync(LoadedImage pulled, CancellationToken cancellationToken)
     {
         var layers = pulled.Image.Layers;
-        await Task.WhenAll(layers.Select((layer, i) => CheckLayerAsync(layer.BlobPath, $"Layer {i + 1} of {layers.Count} ({layer.Descriptor.Digest}) of {pulled.Name ?? pulled.Origin}", layer.DiffId, cancellationToken, layer.Descriptor.Digest))).ConfigureAwait(false);
+        var distinct = layers.Select((layer, i) => (Layer: layer, Index: i)).DistinctBy(l => (l.Layer.Descriptor.Digest, l.Layer.DiffId)).ToList();
+        await Parallel.ForEachAsync(distinct, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken }, async (l, token) =>
+            await CheckLayerAsync(l.Layer.BlobPath, $"Layer {l.Index + 1} of {layers.Count} ({l.Layer.Descriptor.Digest}) of {pulled.Name ?? pulled.Origin}", l.Layer.DiffId, token, l.Layer.Descriptor.Digest).ConfigureAwait(false)).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -43,7 +43,7 @@ public static class Overlay
         {
             Posix.MountWithParameters("overlay", target, lowers.Reverse().Select(l => ("lowerdir+", (string?)l)).Concat(others.Select(o => (o.Key, (string?)o.Value))), readOnly);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or EntryPointNotFoundException)
         {
             throw new IOException($"an overlay of {lowers.Count} layers needs {options.Length} bytes of mount options, more than mount(2) takes, and this kernel did not take them one by one either ({ex.Message}; `lowerdir+` needs Linux 6.8)", ex);
         }

@@ -17,8 +17,8 @@ public static class UnpackLimits
     /// <summary>The most a layer may inflate to while it is verified; none unless set.</summary>
     public static long? VerifyMaxBytes => Read(VerifySetting);
 
-    /// <summary>Free space kept on the target: 256 MiB, or 5% of a smaller file system.</summary>
-    public static long Reserve(DriveInfo drive) => Math.Min(256L << 20, drive.TotalSize / 20);
+    /// <summary>Free space kept on the target: 64 MiB, or 2% of a smaller file system (so the machine stays usable).</summary>
+    public static long Reserve(DriveInfo drive) => Math.Min(64L << 20, drive.TotalSize / 50);
 
     /// <summary>Fails when writing <paramref name="bytes"/> more under <paramref name="root"/> would eat into the reserve.</summary>
     public static void EnsureSpace(string root, long bytes, string what)

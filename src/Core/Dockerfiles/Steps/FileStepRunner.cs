@@ -40,17 +40,23 @@ internal sealed class FileStepRunner(BuildServices services, IBuildProgress prog
 
         var started = Stopwatch.GetTimestamp();
         progress.Started(counter, step.Shown);
-        StepChanges changes;
         try
         {
-            changes = await stage.Root.ChangeAsync(stage.Layers, (root, ct) => step.Change(new StepRoot(root, counter), ct), cancellationToken).ConfigureAwait(false);
+            await ChangeAsync(stage, step, key, counter, options, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
+            // Whatever failed — the command, the layer, the cache record — the step is shown as failed.
             progress.Failed(counter);
             throw;
         }
 
+        progress.Done(counter, Stopwatch.GetElapsedTime(started));
+    }
+
+    private async Task ChangeAsync(StageState stage, FileChange step, string key, string counter, LayerWriterOptions options, CancellationToken cancellationToken)
+    {
+        var changes = await stage.Root.ChangeAsync(stage.Layers, (root, ct) => step.Change(new StepRoot(root, counter), ct), cancellationToken).ConfigureAwait(false);
         StepRecord result;
         if (changes.Entries.Count == 0)
         {
@@ -75,7 +81,6 @@ internal sealed class FileStepRunner(BuildServices services, IBuildProgress prog
         await services.Steps.SetAsync(key, result, cancellationToken).ConfigureAwait(false);
         stage.Advance(key);
         services.Counters.StepsRun++;
-        progress.Done(counter, Stopwatch.GetElapsedTime(started));
     }
 
     /// <summary>The cached record applied to the stage; false when its layer's blob is gone (the step runs again).</summary>
