@@ -235,26 +235,23 @@ public sealed partial class TerminalProgress(TextWriter output, Func<TimeSpan> c
         text = Controls().Replace(Escapes().Replace(text, string.Empty), " ");
         var room = Math.Max(20, width - 1) - (time is null ? 0 : time.Length + 1);
         var columns = 0;
-        var cut = text.Length;
         for (var i = 0; i < text.Length; i++)
         {
-            columns += text[i] < 0x80 ? 1 : char.IsLowSurrogate(text[i]) ? 0 : 2;
-            if (columns > room - 1)
+            var next = columns + (text[i] < 0x80 ? 1 : char.IsLowSurrogate(text[i]) ? 0 : 2);
+            if (next > room - 1)
             {
-                cut = char.IsLowSurrogate(text[i]) ? i - 1 : i;
+                // Cut before this character (before its high surrogate when it is the low one); "…" takes two.
+                text = text[..Math.Max(0, char.IsLowSurrogate(text[i]) ? i - 1 : i)] + "…";
+                columns += 2;
                 break;
             }
+
+            columns = next;
         }
 
-        if (cut < text.Length)
-        {
-            text = text[..Math.Max(0, cut)] + "…";
-        }
-
-        var used = text.Sum(c => c < 0x80 ? 1 : char.IsLowSurrogate(c) ? 0 : 2);
         if (time is not null)
         {
-            return text + new string(' ', Math.Max(1, room - used + 1)) + time;
+            return text + new string(' ', Math.Max(1, room - columns + 1)) + time;
         }
 
         return text;
