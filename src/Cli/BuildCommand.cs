@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Sdk.Containers.Dockerfiles;
+using Sdk.Containers.ImageTargets;
 using Sdk.Containers.Images;
 using Sdk.Containers.Layers;
 using Sdk.Containers.Progress;
@@ -52,22 +53,18 @@ internal static class BuildCommand
             using var ticks = display is null ? null : new Timer(_ => display.Refresh(), null, 100, 100);
             IBuildLog log = display is null ? new BuildProgressLog() : display;
             IBuildProgress progress = display is null ? new PlainBuildProgress(log) : display;
-            var outputList = (parse.GetValue(outputs) ?? []).Select(ImageOutput.Parse).ToList();
+            var outputList = (parse.GetValue(outputs) ?? []).Select(OutputSpec.Parse).ToList();
             if (parse.GetValue(load))
             {
-                outputList.Add(new ImageOutput(ImageOutputKind.Daemon));
+                outputList.Add(new OutputSpec(OutputKind.Engine));
             }
 
             if (parse.GetValue(push))
             {
-                outputList.Add(new ImageOutput(ImageOutputKind.Registry));
+                outputList.Add(new OutputSpec(OutputKind.Registry));
             }
 
-            var names = parse.GetValue(tags) ?? [];
-            foreach (var name in names)
-            {
-                References.ImageReference.Parse(name, "--tag");
-            }
+            var names = (parse.GetValue(tags) ?? []).Select(name => References.ImageReference.Parse(name, "--tag")).ToArray();
 
             // --platform a,b builds each (a FROM --platform=$BUILDPLATFORM stage runs on this machine for every one of
             // them, with TARGETPLATFORM/TARGETARCH set per target) and puts them under one index.
@@ -98,6 +95,7 @@ internal static class BuildCommand
             };
 
             using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
+            var targets = outputList.Select(o => o.ToTarget(registries, request.LayerTimestamp, log)).ToArray();
             if (outputList.Count == 0)
             {
                 log.Warning(ErrorCodes.NoOutput, "No output was given, so the image stays in the build cache only; add --load, --push or --output type=docker,dest=FILE.");
@@ -112,7 +110,9 @@ internal static class BuildCommand
                     images.Add((await new DockerfileBuilder(log, progress).BuildAsync(request with { Platform = target }, token)).Image);
                 }
 
-                var indexDigest = await IndexOutput.DeliverAsync(images, names, outputList, registries, request.LayerTimestamp, log, token);
+                var index = ImageArtifact.IndexOf(images);
+                await ImageDelivery.SendAsync(index, names, targets, log, token);
+                var indexDigest = index.Digest;
                 if (parse.GetValue(imageIdFile) is { } indexIdFile)
                 {
                     await File.WriteAllTextAsync(indexIdFile, indexDigest.ToString(), token);
@@ -126,7 +126,7 @@ internal static class BuildCommand
 
             var result = await new DockerfileBuilder(log, progress).BuildAsync(request, token);
 
-            await ImageOutput.DeliverAsync(result.Image, names, outputList, registries, request.LayerTimestamp, log, token);
+            await ImageDelivery.SendAsync(ImageArtifact.Of(result.Image), names, targets, log, token);
             if (parse.GetValue(imageIdFile) is { } idFile)
             {
                 await File.WriteAllTextAsync(idFile, result.Image.ConfigDigest.ToString(), token);

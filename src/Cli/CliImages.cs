@@ -45,11 +45,13 @@ internal sealed class CliImages
                 InsecureRegistries = parse.GetValue(Insecure) ?? [],
                 MaxChunkSize = parse.GetValue(ChunkSize) ?? new RegistryOptions().MaxChunkSize,
             },
-            new ConsoleBuildLog());
+            Log);
         Platform = parse.GetValue(PlatformOption) is { } p ? Images.Platform.Parse(p) : null;
     }
 
     public BlobStore Store { get; }
+
+    public IBuildLog Log { get; } = new ConsoleBuildLog();
 
     public RegistrySession Session { get; }
 

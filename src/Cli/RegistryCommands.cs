@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using System.Text.Json;
-using Sdk.Containers.Archives;
+using Sdk.Containers.ImageTargets;
 using Sdk.Containers.Images;
 using Sdk.Containers.References;
 using Sdk.Containers.Registry;
@@ -23,15 +23,19 @@ internal static class RegistryCommands
             var images = CliImages.From(parse);
             using var _ = images.Session;
             var loaded = await images.LoadOneAsync(parse.GetRequiredValue(reference), token);
+            ImageReference[] names = loaded.Name is { } n && ImageReference.TryParse(n, out var name) ? [name!] : [];
+            var targets = new List<IImageTarget>();
             if (parse.GetValue(layout) is { } dir)
             {
-                await OciLayoutWriter.WriteAsync(loaded.Image, TagOf(loaded.Name), dir, token);
+                targets.Add(new OciLayoutTarget(dir, images.Log));
             }
 
             if (parse.GetValue(archive) is { } file)
             {
-                await DockerArchiveWriter.WriteAsync(loaded.Image, loaded.Name is null ? [] : [Shorten(loaded.Name)], file, DateTimeOffset.FromUnixTimeSeconds(1), token);
+                targets.Add(new DockerArchiveTarget(file, Layers.LayerWriterOptions.DefaultTimestamp, images.Log));
             }
+
+            await ImageDelivery.SendAsync(ImageArtifact.Of(loaded.Image), names, targets, images.Log, token);
 
             Console.WriteLine(loaded.Image.ManifestDigest);
         }));
@@ -60,7 +64,7 @@ internal static class RegistryCommands
             var images = CliImages.From(parse);
             using var _ = images.Session;
             var loaded = await images.LoadForPushAsync(parse.GetRequiredValue(source), token);
-            await PushToAsync(images.Session, loaded.Select(l => l.Image).ToList(), parse.GetRequiredValue(destination), token);
+            await PushToAsync(images, loaded.Select(l => l.Image).ToList(), parse.GetRequiredValue(destination), token);
         }));
         return command;
     }
@@ -126,40 +130,12 @@ internal static class RegistryCommands
     }
 
     /// <summary>One image, or several platforms' images under an index.</summary>
-    private static async Task PushToAsync(RegistrySession session, IReadOnlyList<Image> images, string destination, CancellationToken token)
+    private static async Task PushToAsync(CliImages images, IReadOnlyList<Image> loaded, string destination, CancellationToken token)
     {
-        var reference = ImageReference.Parse(destination, "destination");
-        var location = new RepositoryLocation(reference.Registry, reference.Repository);
-        var pusher = new RegistryPusher(session);
-        string[] tags = [reference.Tag ?? "latest"];
-        PushResult result;
-        if (images.Count == 1)
-        {
-            result = await pusher.PushAsync(images[0], location, tags, token);
-        }
-        else
-        {
-            var (bytes, mediaType, _) = Publishing.IndexOutput.Index(images);
-            result = await pusher.PushIndexAsync(images, bytes, mediaType, location, tags, token);
-        }
-
-        Console.Error.WriteLine($"{result.BlobsUploaded} blobs uploaded ({result.BytesUploaded:N0} bytes), {result.BlobsMounted} mounted, {result.BlobsExisting} already there");
+        var artifact = loaded.Count == 1 ? ImageArtifact.Of(loaded[0]) : ImageArtifact.IndexOf(loaded);
+        var result = (await new RegistryTarget(images.Session, images.Log).WriteAsync(artifact, [ImageReference.Parse(destination, "destination")], token)).Pushes.Single();
         Console.WriteLine(result.ManifestDigest);
     }
-
-    private static string? TagOf(string? name)
-    {
-        if (name is null)
-        {
-            return null;
-        }
-
-        var slash = name.LastIndexOf('/');
-        var colon = name.LastIndexOf(':');
-        return colon > slash ? name : name + ":latest";
-    }
-
-    private static string Shorten(string name) => name.StartsWith("docker.io/library/", StringComparison.Ordinal) ? name["docker.io/library/".Length..] : name;
 
     private static async Task<int> Run(Func<Task> action)
     {

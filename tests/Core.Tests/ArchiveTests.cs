@@ -19,7 +19,7 @@ public class ArchiveTests
         var store = new BlobStore(work.Combine("cache"));
         var image = await TestImages.BuildAsync(work, store, format);
         var path = work.Combine("out", "image.tar");
-        await DockerArchiveWriter.WriteAsync(image, ["example/app:1.0", "example/app:latest"], path, Epoch, CancellationToken.None);
+        await DockerArchiveWriter.WriteAsync(image, [Sdk.Containers.References.ImageReference.Parse("example/app:1.0"), Sdk.Containers.References.ImageReference.Parse("example/app:latest")], path, Epoch, CancellationToken.None);
 
         var loaded = await new ImageLoader(new BlobStore(work.Combine("cache2"))).LoadAllAsync(ImageSource.Parse("docker-archive:" + path), CancellationToken.None);
         Assert.Single(loaded.DistinctBy(l => l.Image.ManifestDigest));
@@ -43,8 +43,8 @@ public class ArchiveTests
         using var work = new TempDirectory();
         var store = new BlobStore(work.Combine("cache"));
         var image = await TestImages.BuildAsync(work, store);
-        await DockerArchiveWriter.WriteAsync(image, ["a:1"], work.Combine("1.tar"), Epoch, CancellationToken.None);
-        await DockerArchiveWriter.WriteAsync(image, ["a:1"], work.Combine("2.tar"), Epoch, CancellationToken.None);
+        await DockerArchiveWriter.WriteAsync(image, [Sdk.Containers.References.ImageReference.Parse("a:1")], work.Combine("1.tar"), Epoch, CancellationToken.None);
+        await DockerArchiveWriter.WriteAsync(image, [Sdk.Containers.References.ImageReference.Parse("a:1")], work.Combine("2.tar"), Epoch, CancellationToken.None);
         Assert.Equal(await File.ReadAllBytesAsync(work.Combine("1.tar")), await File.ReadAllBytesAsync(work.Combine("2.tar")));
     }
 
@@ -56,9 +56,9 @@ public class ArchiveTests
         var image = await TestImages.BuildAsync(work, store);
         var other = await TestImages.BuildAsync(new TempDirectory(), store, content: "other");
         var layout = work.Combine("layout");
-        await OciLayoutWriter.WriteAsync(image, "app:v1", layout, CancellationToken.None);
-        await OciLayoutWriter.WriteAsync(other, "app:v2", layout, CancellationToken.None);
-        await OciArchiveWriter.WriteAsync(image, "app:v1", work.Combine("image.oci.tar"), Epoch, CancellationToken.None);
+        await OciLayoutWriter.WriteAsync(image, Sdk.Containers.References.ImageReference.Parse("app:v1"), layout, CancellationToken.None);
+        await OciLayoutWriter.WriteAsync(other, Sdk.Containers.References.ImageReference.Parse("app:v2"), layout, CancellationToken.None);
+        await OciArchiveWriter.WriteAsync(image, Sdk.Containers.References.ImageReference.Parse("app:v1"), work.Combine("image.oci.tar"), Epoch, CancellationToken.None);
 
         var loader = new ImageLoader(store);
         var platform = new Platform { Os = "linux", Architecture = "amd64" };
@@ -184,7 +184,7 @@ public class ArchiveTests
         var store = new BlobStore(work.Combine("cache"));
         var image = await TestImages.BuildAsync(work, store);
         var layout = work.Combine("layout");
-        await OciLayoutWriter.WriteAsync(image, "t", layout, CancellationToken.None);
+        await OciLayoutWriter.WriteAsync(image, Sdk.Containers.References.ImageReference.Parse("t"), layout, CancellationToken.None);
         var blob = Path.Combine(layout, "blobs", "sha256", image.Layers[0].Descriptor.Digest.Hex);
         var bytes = await File.ReadAllBytesAsync(blob);
         bytes[^1] ^= 0xff; // the gzip trailer's size byte: decompression fails or the digest does not match
@@ -202,7 +202,7 @@ public class ArchiveTests
         var image = await TestImages.BuildAsync(work, store);
         File.Delete(image.Layers[0].BlobPath); // the writer fails half-way, when it reaches the layer
         var path = work.Combine("out", "image.tar");
-        await Assert.ThrowsAnyAsync<IOException>(() => DockerArchiveWriter.WriteAsync(image, ["a:1"], path, Epoch, CancellationToken.None));
+        await Assert.ThrowsAnyAsync<IOException>(() => DockerArchiveWriter.WriteAsync(image, [Sdk.Containers.References.ImageReference.Parse("a:1")], path, Epoch, CancellationToken.None));
         Assert.Empty(Directory.EnumerateFileSystemEntries(work.Combine("out")));
     }
 

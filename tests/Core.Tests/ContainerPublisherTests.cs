@@ -18,7 +18,7 @@ public class ContainerPublisherTests
         builder.SetLabel("base.label", "kept");
         var withEnv = builder.Build();
         var layout = work.Combine("base");
-        await OciLayoutWriter.WriteAsync(withEnv, "runtime", layout, CancellationToken.None);
+        await OciLayoutWriter.WriteAsync(withEnv, Sdk.Containers.References.ImageReference.Parse("runtime"), layout, CancellationToken.None);
         work.WriteFile("publish/hello.dll", "IL");
         work.WriteFile("publish/hello.runtimeconfig.json", "{}");
         return (work, layout);

@@ -49,7 +49,7 @@ public class IncrementalBuildTests
         using var work = new TempDirectory();
         var store = new BlobStore(work.Combine("cache"));
         var baseImage = await TestImages.BuildAsync(work, store);
-        await Archives.OciLayoutWriter.WriteAsync(baseImage, "base", work.Combine("base"), CancellationToken.None);
+        await Archives.OciLayoutWriter.WriteAsync(baseImage, Sdk.Containers.References.ImageReference.Parse("base"), work.Combine("base"), CancellationToken.None);
         work.WriteFile("publish/app.dll", "IL");
         var request = new ContainerPublishRequest
         {
@@ -86,7 +86,7 @@ public class IncrementalBuildTests
         using var work = new TempDirectory();
         var store = new BlobStore(work.Combine("cache"));
         var image = await TestImages.BuildAsync(work, store);
-        await Archives.OciLayoutWriter.WriteAsync(image, "x", work.Combine("layout"), CancellationToken.None);
+        await Archives.OciLayoutWriter.WriteAsync(image, Sdk.Containers.References.ImageReference.Parse("x"), work.Combine("layout"), CancellationToken.None);
         var source = ImageSource.Parse($"oci:{work.Combine("layout")}");
 
         var cached = new ImageLoader(store);

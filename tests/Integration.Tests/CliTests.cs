@@ -18,7 +18,7 @@ public sealed class CliTests(TestEnvironment env, RegistryFixture registry) : IC
         var cache = work.Combine("cache");
         var image = await TestImages.BuildAsync(work, new BlobStore(cache));
         var archive = work.Combine("image.tar");
-        await DockerArchiveWriter.WriteAsync(image, ["cli/app:1"], archive, DateTimeOffset.FromUnixTimeSeconds(1), CancellationToken.None);
+        await DockerArchiveWriter.WriteAsync(image, [Sdk.Containers.References.ImageReference.Parse("cli/app:1")], archive, DateTimeOffset.FromUnixTimeSeconds(1), CancellationToken.None);
         var host = registry.Server.Host;
 
         var push = Cli("push", archive, $"{host}/cli/app:1", "--cache", cache).AssertSuccess();

@@ -23,7 +23,7 @@ public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture 
     private async Task<string> LoadAsync(Images.Image image, string name, TempDirectory work)
     {
         var archive = work.Combine($"{Guid.NewGuid():N}.tar");
-        await DockerArchiveWriter.WriteAsync(image, [name], archive, DateTimeOffset.FromUnixTimeSeconds(1), CancellationToken.None);
+        await DockerArchiveWriter.WriteAsync(image, [Sdk.Containers.References.ImageReference.Parse(name)], archive, DateTimeOffset.FromUnixTimeSeconds(1), CancellationToken.None);
         env.Docker("load", "-i", archive).AssertSuccess();
         return name;
     }

@@ -60,7 +60,7 @@ public sealed class DockerfileCorpusTests(TestEnvironment env, DockerfileFixture
             var result = await fixture.BuildOursAsync(context, arguments, cache: fixture.Work.Combine($"cache-{snapshotter}"), snapshotter: snapshotter);
             Assert.Equal(snapshotter, result.Snapshotter);
             var archive = fixture.Work.Combine($"{name}-{snapshotter}.tar");
-            await DockerArchiveWriter.WriteAsync(result.Image, [ours], archive, DateTimeOffset.FromUnixTimeSeconds(1), CancellationToken.None);
+            await DockerArchiveWriter.WriteAsync(result.Image, [Sdk.Containers.References.ImageReference.Parse(ours)], archive, DateTimeOffset.FromUnixTimeSeconds(1), CancellationToken.None);
             env.Docker("load", "-i", archive).AssertSuccess();
 
             var actualSettings = DockerfileFixture.RunSettings(ours);

@@ -29,7 +29,7 @@ public sealed class DockerfileFixture : IDisposable
             File.WriteAllText(Path.Combine(context, "Dockerfile"), "FROM scratch\nADD base.tar /\nCMD [\"/bin/sh\"]\n");
             var result = BuildOursAsync(context, new Dictionary<string, string>()).GetAwaiter().GetResult();
             using var registries = new RegistrySession(new RegistryOptions(), NullBuildLog.Instance);
-            ImageOutput.DeliverAsync(result.Image, [reference], [new ImageOutput(ImageOutputKind.Registry)], registries, DateTimeOffset.FromUnixTimeSeconds(1), NullBuildLog.Instance, CancellationToken.None).GetAwaiter().GetResult();
+            new Sdk.Containers.ImageTargets.RegistryTarget(registries, NullBuildLog.Instance).WriteAsync(Sdk.Containers.ImageTargets.ImageArtifact.Of(result.Image), [Sdk.Containers.References.ImageReference.Parse(reference)], CancellationToken.None).GetAwaiter().GetResult();
             return (server, reference);
         });
     }

@@ -66,7 +66,7 @@ public sealed class HostileRegistryTests(TestEnvironment env)
         var layer = await new LayerWriter(store).WriteAsync(LayerPlan.FromDirectory(work.Combine("files"), "/", "test"), new LayerWriterOptions { Format = ImageFormat.Oci }, CancellationToken.None);
         var lie = layer with { DiffId = Sdk.Containers.Digests.Digest.Compute("other content"u8.ToArray()) };
         var image = ImageBuilder.FromScratch(Platform.FromRuntimeIdentifier("linux-x64"), ImageFormat.Oci).AddLayer(lie, "a layer that is not what the config says").Build();
-        await OciLayoutWriter.WriteAsync(image, "hostile/liar:1", work.Combine("layout"), CancellationToken.None);
+        await OciLayoutWriter.WriteAsync(image, Sdk.Containers.References.ImageReference.Parse("hostile/liar:1"), work.Combine("layout"), CancellationToken.None);
         registry.Seed($"oci:{work.Combine("layout")}:1", "hostile/liar:1");
 
         var pull = Cli("pull", $"{registry.Host}/hostile/liar:1", "--cache", work.Combine("cache"));
@@ -108,7 +108,7 @@ public sealed class HostileRegistryTests(TestEnvironment env)
         builder.AddLayer(small, "small").AddLayer(big, "big");
         var image = builder.Build();
         var archive = work.Combine("image.tar");
-        await DockerArchiveWriter.WriteAsync(image, ["kill/app:1"], archive, DateTimeOffset.FromUnixTimeSeconds(1), CancellationToken.None);
+        await DockerArchiveWriter.WriteAsync(image, [Sdk.Containers.References.ImageReference.Parse("kill/app:1")], archive, DateTimeOffset.FromUnixTimeSeconds(1), CancellationToken.None);
 
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[] { TestEnvironment.CliPath, "push", archive, $"{proxy.Host}/kill/app:1", "--cache", cache, "--chunk-size", "1048576" })

@@ -5,6 +5,23 @@ namespace Sdk.Containers.Integration;
 /// <summary>Reads a file of each platform's image of an index in a registry (copied by skopeo, an independent reader).</summary>
 internal static class IndexFiles
 {
+    /// <summary>The index.json of an oci-archive (or docker-archive) file.</summary>
+    public static JsonElement IndexJsonOfArchive(string archive)
+    {
+        using var file = File.OpenRead(archive);
+        using var tar = new System.Formats.Tar.TarReader(file);
+        while (tar.GetNextEntry() is { } entry)
+        {
+            if (entry.Name == "index.json")
+            {
+                using var json = JsonDocument.Parse(entry.DataStream!);
+                return json.RootElement.Clone();
+            }
+        }
+
+        throw new InvalidDataException($"{archive} has no index.json");
+    }
+
     /// <summary>The ELF machine (e_machine) of <paramref name="path"/> in the last layer of each platform's image, by architecture.</summary>
     public static Dictionary<string, int> ElfMachines(string reference, string path)
     {

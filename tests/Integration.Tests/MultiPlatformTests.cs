@@ -19,13 +19,22 @@ public sealed class MultiPlatformTests(TestEnvironment env, RegistryFixture regi
             StringComparison.Ordinal));
         var tag = $"multi-{Guid.NewGuid():N}"[..16];
         var binlog = Path.Combine(project, "multi.binlog");
+        var archive = Path.Combine(project, "multi.tar");
         env.Publish(project, [
             "-p:PublishContainer=true",
             $"-p:ContainerBaseImage={host}/dotnet/runtime-deps-multi:10.0",
             $"-p:ContainerRegistry={host}",
             $"-p:ContainerImageTags={tag}",
+            $"-p:ContainerArchiveOutputPath={archive}",
             $"-bl:{binlog}",
         ]).AssertSuccess();
+
+        // The archive names the index as a single-RID archive names its image: registry, repository and tag.
+        var entry = IndexFiles.IndexJsonOfArchive(archive).GetProperty("manifests").EnumerateArray().Single();
+        Assert.Equal("application/vnd.oci.image.index.v1+json", entry.GetProperty("mediaType").GetString());
+        Assert.Equal($"{host}/hello:{tag}", entry.GetProperty("annotations").GetProperty("io.containerd.image.name").GetString());
+        Assert.Equal(tag, entry.GetProperty("annotations").GetProperty("org.opencontainers.image.ref.name").GetString());
+        TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--override-arch", "arm64", $"oci-archive:{archive}:{tag}"]).AssertSuccess();
 
         var raw = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--raw", "--tls-verify=false", $"docker://{host}/hello:{tag}"]).AssertSuccess();
         using var index = JsonDocument.Parse(raw.StandardOutput);

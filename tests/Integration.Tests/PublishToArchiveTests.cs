@@ -115,7 +115,7 @@ public sealed class PublishToArchiveTests(TestEnvironment env)
         }
 
         var layout = Path.Combine(project, "out", "layout");
-        await OciLayoutWriter.WriteAsync(ours.Image, "hello:latest", layout, CancellationToken.None);
+        await OciLayoutWriter.WriteAsync(ours.Image, Sdk.Containers.References.ImageReference.Parse("hello:latest"), layout, CancellationToken.None);
         var ociLayout = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", $"oci:{layout}:latest"]).AssertSuccess();
         using (var json = JsonDocument.Parse(ociLayout.StandardOutput))
         {

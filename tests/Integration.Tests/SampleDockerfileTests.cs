@@ -73,7 +73,7 @@ public sealed class SampleDockerfileTests(TestEnvironment env, SampleFixture fix
     private async Task<string> LoadAsync(Images.Image image, string name)
     {
         var archive = fixture.Work.Combine($"{Guid.NewGuid():N}.tar");
-        await DockerArchiveWriter.WriteAsync(image, [name], archive, DateTimeOffset.FromUnixTimeSeconds(1), CancellationToken.None);
+        await DockerArchiveWriter.WriteAsync(image, [Sdk.Containers.References.ImageReference.Parse(name)], archive, DateTimeOffset.FromUnixTimeSeconds(1), CancellationToken.None);
         env.Docker("load", "-i", archive).AssertSuccess();
         File.Delete(archive);
         return name;

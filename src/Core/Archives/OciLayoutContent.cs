@@ -1,5 +1,6 @@
 using Sdk.Containers.Digests;
 using Sdk.Containers.Images;
+using Sdk.Containers.References;
 
 namespace Sdk.Containers.Archives;
 
@@ -10,19 +11,30 @@ internal static class OciLayoutContent
 
     public static byte[] LayoutFile() => ImageJson.Serialize(new OciLayoutFile());
 
-    public static Descriptor IndexEntry(Image image, string? repoTag)
+    public const string RefNameAnnotation = "org.opencontainers.image.ref.name";
+    public const string ContainerdNameAnnotation = "io.containerd.image.name";
+
+    public static Descriptor IndexEntry(Image image, ImageReference? name)
+        => name is null ? image.ManifestDescriptor() : image.ManifestDescriptor(NameAnnotations(name));
+
+    /// <summary>
+    /// How index.json names an image: containerd-backed engines import io.containerd.image.name and need it fully
+    /// qualified, as `docker save` writes it; OCI tools select by the tag in ref.name.
+    /// </summary>
+    public static Dictionary<string, string>? NameAnnotations(ImageReference? name)
     {
-        if (repoTag is null)
+        if (name is null)
         {
-            return image.ManifestDescriptor();
+            return null;
         }
 
-        var annotations = new Dictionary<string, string>(StringComparer.Ordinal)
+        var annotations = new Dictionary<string, string>(StringComparer.Ordinal) { [ContainerdNameAnnotation] = name.ToString() };
+        if (name.Tag is { } tag)
         {
-            [ImageNaming.ContainerdNameAnnotation] = ImageNaming.FullyQualified(repoTag),
-            [ImageNaming.RefNameAnnotation] = ImageNaming.TagOf(repoTag),
-        };
-        return image.ManifestDescriptor(annotations);
+            annotations[RefNameAnnotation] = tag;
+        }
+
+        return annotations;
     }
 
     public static byte[] Index(IEnumerable<Descriptor> manifests)

@@ -1,5 +1,6 @@
 using Sdk.Containers.Images;
 using Sdk.Containers.IO;
+using Sdk.Containers.References;
 
 namespace Sdk.Containers.Archives;
 
@@ -9,7 +10,7 @@ namespace Sdk.Containers.Archives;
 /// </summary>
 public static class OciLayoutWriter
 {
-    public static async Task WriteAsync(Image image, string? repoTag, string directory, CancellationToken cancellationToken)
+    public static async Task WriteAsync(Image image, ImageReference? name, string directory, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Path.Combine(directory, "blobs", "sha256"));
         await WriteBlobAsync(directory, image.ConfigDigest, image.ConfigBytes, cancellationToken).ConfigureAwait(false);
@@ -30,12 +31,12 @@ public static class OciLayoutWriter
 
         await WriteBlobAsync(directory, image.ManifestDigest, image.ManifestBytes, cancellationToken).ConfigureAwait(false);
 
-        var entry = OciLayoutContent.IndexEntry(image, repoTag);
+        var entry = OciLayoutContent.IndexEntry(image, name);
         var existing = ReadExistingEntries(directory);
-        var refName = entry.Annotations?.GetValueOrDefault(ImageNaming.RefNameAnnotation);
+        var refName = entry.Annotations?.GetValueOrDefault(OciLayoutContent.RefNameAnnotation);
         var kept = existing.Where(d => refName is null
             ? d.Digest != entry.Digest
-            : d.Annotations?.GetValueOrDefault(ImageNaming.RefNameAnnotation) != refName);
+            : d.Annotations?.GetValueOrDefault(OciLayoutContent.RefNameAnnotation) != refName);
         await AtomicFile.WriteAllBytesAsync(Path.Combine(directory, "oci-layout"), OciLayoutContent.LayoutFile(), cancellationToken).ConfigureAwait(false);
         await AtomicFile.WriteAllBytesAsync(Path.Combine(directory, "index.json"), OciLayoutContent.Index(kept.Append(entry)), cancellationToken).ConfigureAwait(false);
     }

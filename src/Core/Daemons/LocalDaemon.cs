@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Sdk.Containers.Archives;
 using Sdk.Containers.Images;
+using Sdk.Containers.References;
 
 namespace Sdk.Containers.Daemons;
 
@@ -22,9 +23,9 @@ public sealed class LocalDaemon
     /// The engine to load into: <paramref name="preferred"/> (LocalRegistry: Docker or Podman) when it answers,
     /// else, with none preferred, Docker then Podman, as the SDK detects them. Null when none answers.
     /// </summary>
-    /// <param name="image">With <paramref name="repoTags"/>: the image about to be loaded. The engine is then asked for
+    /// <param name="image">With <paramref name="names"/>: the image about to be loaded. The engine is then asked for
     /// those names first, which tells both that it answers and whether it has the image already, in one call.</param>
-    public static async Task<LocalDaemon?> DetectAsync(string? preferred, IBuildLog log, CancellationToken cancellationToken, Image? image = null, IReadOnlyList<string>? repoTags = null)
+    public static async Task<LocalDaemon?> DetectAsync(string? preferred, IBuildLog log, CancellationToken cancellationToken, Image? image = null, IReadOnlyList<ImageReference>? names = null)
     {
         string[] candidates = preferred?.Trim().ToLowerInvariant() switch
         {
@@ -34,16 +35,17 @@ public sealed class LocalDaemon
             _ => throw new ContainerException(ErrorCodes.InvalidLocalRegistry, $"LocalRegistry is '{preferred}'; it must be Docker or Podman."),
         };
 
+        var repoTags = RepoTags(names ?? []);
         foreach (var command in candidates)
         {
-            if (image is not null && repoTags is { Count: > 0 })
+            if (image is not null && repoTags.Length > 0)
             {
                 var (inspectExit, ids) = await RunAsync(command, ["image", "inspect", "--format", "{{.Id}}", .. repoTags], stdin: null, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
                 var answered = inspectExit == 0 || ids.Contains("No such image", StringComparison.OrdinalIgnoreCase) || ids.Contains("image not known", StringComparison.OrdinalIgnoreCase);
                 if (answered)
                 {
                     log.Detail($"Using the {command} engine");
-                    return new LocalDaemon(command) { _has = (image.ConfigDigest, inspectExit == 0 && AllAre(ids, image, repoTags.Count)) };
+                    return new LocalDaemon(command) { _has = (image.ConfigDigest, inspectExit == 0 && AllAre(ids, image, repoTags.Length)) };
                 }
             }
 
@@ -64,15 +66,16 @@ public sealed class LocalDaemon
     private (Digests.Digest Image, bool Has)? _has;
 
     /// <returns>False when the engine already had the image under every name, so nothing was sent.</returns>
-    public async Task<bool> LoadAsync(Image image, IReadOnlyList<string> repoTags, DateTimeOffset timestamp, CancellationToken cancellationToken)
+    public async Task<bool> LoadAsync(Image image, IReadOnlyList<ImageReference> names, DateTimeOffset timestamp, CancellationToken cancellationToken)
     {
+        var repoTags = RepoTags(names);
         var known = _has is { } has && has.Image == image.ConfigDigest ? has.Has : (bool?)null;
-        if (known == true || (known is null && repoTags.Count > 0 && await HasAsync(image, repoTags, cancellationToken).ConfigureAwait(false)))
+        if (known == true || (known is null && repoTags.Length > 0 && await HasAsync(image, repoTags, cancellationToken).ConfigureAwait(false)))
         {
             return false;
         }
 
-        var (exitCode, output) = await RunAsync(Command, ["load"], stdin: stream => DockerArchiveWriter.WriteToAsync(image, repoTags, stream, timestamp, cancellationToken), TimeSpan.FromMinutes(30), cancellationToken).ConfigureAwait(false);
+        var (exitCode, output) = await RunAsync(Command, ["load"], stdin: stream => DockerArchiveWriter.WriteToAsync(image, names, stream, timestamp, cancellationToken), TimeSpan.FromMinutes(30), cancellationToken).ConfigureAwait(false);
         if (exitCode != 0)
         {
             throw new ContainerException(ErrorCodes.EngineLoadFailed, $"`{Command} load` failed with exit code {exitCode}: {FirstLine(output)}");
@@ -83,11 +86,13 @@ public sealed class LocalDaemon
 
     /// <summary>Whether every name already points at this image (its ID is the config digest): a load would change
     /// nothing, yet the engine would read and hash every layer to find that out.</summary>
-    private async Task<bool> HasAsync(Image image, IReadOnlyList<string> repoTags, CancellationToken cancellationToken)
+    private async Task<bool> HasAsync(Image image, string[] repoTags, CancellationToken cancellationToken)
     {
         var (exitCode, output) = await RunAsync(Command, ["image", "inspect", "--format", "{{.Id}}", .. repoTags], null, TimeSpan.FromMinutes(1), cancellationToken).ConfigureAwait(false);
-        return exitCode == 0 && AllAre(output, image, repoTags.Count);
+        return exitCode == 0 && AllAre(output, image, repoTags.Length);
     }
+
+    private static string[] RepoTags(IReadOnlyList<ImageReference> names) => names.Select(n => n.RepoTag).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
 
     private static bool AllAre(string output, Image image, int count)
     {

@@ -1,6 +1,6 @@
 using Sdk.Containers.Archives;
-using Sdk.Containers.Daemons;
 using Sdk.Containers.Digests;
+using Sdk.Containers.ImageTargets;
 using Sdk.Containers.Images;
 using Sdk.Containers.References;
 using Sdk.Containers.Registry;
@@ -66,45 +66,24 @@ public sealed class ContainerIndexPublisher(IBuildLog log)
             throw new ContainerException(ErrorCodes.InvalidOutput, $"ContainerRuntimeIdentifiers gives more than one image for {string.Join(", ", duplicates)}; list each platform once.");
         }
 
-        var docker = images.All(i => i.Format == ImageFormat.Docker);
-        var index = new ImageIndex
+        var registry = string.IsNullOrWhiteSpace(request.Registry) ? null : ContainerPublisher.NormalizeRegistry(request.Registry);
+        var names = request.Tags.Select(t => ImageReference.Of(registry, request.Repository, t)).ToArray();
+        using var registries = new RegistrySession(new RegistryOptions
         {
-            MediaType = docker ? MediaTypes.DockerManifestList : MediaTypes.OciIndex,
-            Manifests = images.Select(i => i.ManifestDescriptor(withPlatform: true)).ToArray(),
-        };
-        var indexBytes = ImageJson.Serialize(index);
-        var indexDigest = Digest.Compute(indexBytes);
-        log.Info($"Index {indexDigest} for {string.Join(", ", images.Select(i => i.Config.Platform))}");
-
-        string? archivePath = null;
-        if (!string.IsNullOrWhiteSpace(request.ArchiveOutputPath))
+            InsecureRegistries = request.InsecureRegistries,
+            MaxChunkSize = request.RegistryChunkSize ?? new RegistryOptions().MaxChunkSize,
+        }, log);
+        var targets = await PublishTargets.ChooseAsync(new PublishDestinations
         {
-            archivePath = ContainerPublisher.ResolveArchivePath(request.ArchiveOutputPath, request.Repository);
-            await OciArchiveWriter.WriteIndexAsync(images, indexBytes, index.MediaType!, $"{request.Repository}:{request.Tags[0]}", archivePath, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
-            log.Info($"Wrote the index of {request.Repository} to the oci-archive {archivePath}");
-        }
-
-        if (!string.IsNullOrWhiteSpace(request.Registry))
-        {
-            var registry = ContainerPublisher.NormalizeRegistry(request.Registry);
-            using var session = new RegistrySession(new RegistryOptions
-            {
-                InsecureRegistries = request.InsecureRegistries,
-                MaxChunkSize = request.RegistryChunkSize ?? new RegistryOptions().MaxChunkSize,
-            }, log);
-            await new RegistryPusher(session).PushIndexAsync(images, indexBytes, index.MediaType!, new RepositoryLocation(registry, request.Repository), request.Tags, cancellationToken).ConfigureAwait(false);
-        }
-        else if (archivePath is null)
-        {
-            var daemon = await LocalDaemon.DetectAsync(request.LocalRegistry, log, cancellationToken).ConfigureAwait(false)
-                ?? throw new ContainerException(ErrorCodes.EngineMissing, "A multi-platform image needs ContainerRegistry or ContainerArchiveOutputPath, or a Docker or Podman engine to load the image of its own platform into; none answered.");
-            var own = Platform.FromRuntimeIdentifier(System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier.Replace("linux-musl", "linux", StringComparison.Ordinal));
-            var image = images.FirstOrDefault(i => own.Accepts(i.Config.Platform))
-                ?? throw new ContainerException(ErrorCodes.PlatformNotFound, $"None of the platforms ({string.Join(", ", images.Select(i => i.Config.Platform))}) is this machine's ({own}), so there is nothing to load into {daemon.Command}.");
-            await daemon.LoadAsync(image, request.Tags.Select(t => $"{request.Repository}:{t}").ToArray(), request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
-            log.Info($"Loaded the {image.Config.Platform} image of {request.Repository} into {daemon.Command}");
-        }
-
-        return new ContainerIndexResult(images, indexBytes, indexDigest, index.MediaType!, archivePath);
+            Registry = registry,
+            ArchivePath = string.IsNullOrWhiteSpace(request.ArchiveOutputPath) ? null : ContainerPublisher.ResolveArchivePath(request.ArchiveOutputPath, request.Repository),
+            LocalRegistry = request.LocalRegistry,
+            Timestamp = request.LayerTimestamp,
+            Index = true,
+        }, registries, new BuildCache(store), log, cancellationToken).ConfigureAwait(false);
+        var artifact = ImageArtifact.IndexOf(images);
+        var results = await ImageDelivery.SendAsync(artifact, names, targets, log, cancellationToken).ConfigureAwait(false);
+        var index = artifact.Index!;
+        return new ContainerIndexResult(images, index.Bytes, index.Digest, index.MediaType, results.Select(r => r.ArchivePath).FirstOrDefault(p => p is not null));
     }
 }

@@ -119,4 +119,14 @@ public sealed record ContainerPublishResult(
     public string ConfigJson => System.Text.Encoding.UTF8.GetString(Image.ConfigBytes);
 
     public string ManifestJson => System.Text.Encoding.UTF8.GetString(Image.ManifestBytes);
+
+    /// <summary>What the targets did, as the MSBuild task reports it: names in Docker's familiar form.</summary>
+    internal static ContainerPublishResult From(Image image, string repository, IReadOnlyList<References.ImageReference> names, IReadOnlyList<ImageTargets.TargetResult> results)
+        => new(
+            image,
+            repository,
+            names.Select(n => n.FamiliarName).ToArray(),
+            results.Select(r => r.ArchivePath).FirstOrDefault(p => p is not null),
+            results.SelectMany(r => r.Pushes).FirstOrDefault(),
+            results.Select(r => r.LoadedInto).FirstOrDefault(l => l is not null));
 }

@@ -1,6 +1,7 @@
 using Sdk.Containers.Archives;
 using Sdk.Containers.Building;
 using Sdk.Containers.Digests;
+using Sdk.Containers.ImageTargets;
 using Sdk.Containers.Images;
 using Sdk.Containers.Layers;
 using Sdk.Containers.References;
@@ -31,15 +32,24 @@ public sealed class ContainerPublisher(IBuildLog log)
             throw new ContainerException(ErrorCodes.PublishDirectoryMissing, $"The publish directory '{request.PublishDirectory}' does not exist; run the Publish target before PublishContainer.");
         }
 
-        var toDaemon = string.IsNullOrWhiteSpace(request.ArchiveOutputPath) && string.IsNullOrWhiteSpace(request.Registry) && string.IsNullOrWhiteSpace(request.OciLayoutOutputPath);
-        var local = toDaemon ? await LocalEngineOutput.ChooseAsync(request.LocalRegistry, request.FallbackArchiveOutputPath, repository, log, cancellationToken).ConfigureAwait(false) : null;
-
         var registryOptions = new RegistryOptions
         {
             InsecureRegistries = request.InsecureRegistries,
             MaxChunkSize = request.RegistryChunkSize ?? new RegistryOptions().MaxChunkSize,
         };
         using var registries = new RegistrySession(registryOptions, log);
+        var registry = string.IsNullOrWhiteSpace(request.Registry) ? null : NormalizeRegistry(request.Registry);
+        var names = tags.Select(t => ImageReference.Of(registry, repository, t)).ToArray();
+        var cache = new BuildCache(store);
+        var targets = await PublishTargets.ChooseAsync(new PublishDestinations
+        {
+            Registry = registry,
+            ArchivePath = string.IsNullOrWhiteSpace(request.ArchiveOutputPath) ? null : ResolveArchivePath(request.ArchiveOutputPath, repository),
+            OciLayoutPath = string.IsNullOrWhiteSpace(request.OciLayoutOutputPath) ? null : request.OciLayoutOutputPath,
+            LocalRegistry = request.LocalRegistry,
+            FallbackArchivePath = string.IsNullOrWhiteSpace(request.FallbackArchiveOutputPath) ? null : ResolveArchivePath(request.FallbackArchiveOutputPath, repository),
+            Timestamp = request.LayerTimestamp,
+        }, registries, cache, log, cancellationToken).ConfigureAwait(false);
         var source = ImageSource.Parse(request.BaseImage);
         log.Detail($"Reading base image {source}");
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -67,7 +77,6 @@ public sealed class ContainerPublisher(IBuildLog log)
             throw new ContainerException(ErrorCodes.ZstdNeedsOci, $"ContainerLayerCompression is {options.Compression}, but zstd layers exist only in OCI images and this image is in Docker format (the base's). Set ContainerImageFormat to OCI.");
         }
 
-        var cache = new BuildCache(store);
         var writer = new LayerWriter(store, cache);
 
         // Layers are independent: building them at once keeps every core busy hashing and compressing. The base's
@@ -115,64 +124,10 @@ public sealed class ContainerPublisher(IBuildLog log)
             image = await CreatedTime.StampAsync(builder, image, cache, cancellationToken).ConfigureAwait(false);
         }
 
-        var registry = string.IsNullOrWhiteSpace(request.Registry) ? null : NormalizeRegistry(request.Registry);
-        var repoTags = tags.Select(t => $"{(registry is null ? string.Empty : registry + "/")}{repository}:{t}").ToArray();
-        string? archivePath = null;
-        if (!string.IsNullOrWhiteSpace(request.ArchiveOutputPath))
-        {
-            archivePath = ResolveArchivePath(request.ArchiveOutputPath, repository);
-            var outputKey = BuildCache.Key(["archive-output-v1", Path.GetFullPath(archivePath)]);
-            var expected = new Dictionary<string, string>
-            {
-                ["manifest"] = image.ManifestDigest.ToString(),
-                ["tags"] = string.Join(' ', repoTags),
-                ["timestamp"] = request.LayerTimestamp.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            };
-            if (cache.TryGet("outputs", outputKey, out var written) && written.GetValueOrDefault("stamp") == BuildCache.FileStamp(archivePath)
-                && expected.All(e => written.GetValueOrDefault(e.Key) == e.Value))
-            {
-                log.Info($"{archivePath} is up to date: it already holds {string.Join(", ", repoTags)} ({image.ManifestDigest})");
-            }
-            else
-            {
-                await DockerArchiveWriter.WriteAsync(image, repoTags, archivePath, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
-                await cache.SetAsync("outputs", outputKey, new Dictionary<string, string>(expected) { ["stamp"] = BuildCache.FileStamp(archivePath) }, cancellationToken).ConfigureAwait(false);
-                log.Info($"Wrote {string.Join(", ", repoTags)} to {archivePath} (image ID {image.ConfigDigest}, digest {image.ManifestDigest})");
-            }
-        }
-
-        if (!string.IsNullOrWhiteSpace(request.OciLayoutOutputPath))
-        {
-            await OciLayoutWriter.WriteAsync(image, repoTags[0], request.OciLayoutOutputPath, cancellationToken).ConfigureAwait(false);
-            log.Info($"Wrote {repoTags[0]} ({image.Config.Platform}) to the OCI layout {request.OciLayoutOutputPath}");
-        }
-
-        string? loadedInto = null;
-        if (local?.Engine is { } engine)
-        {
-            var loaded = await engine.LoadAsync(image, repoTags, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
-            loadedInto = engine.Command;
-            log.Info(loaded
-                ? $"Loaded {string.Join(", ", repoTags)} into {engine.Command} (image ID {image.ConfigDigest})"
-                : $"{engine.Command} already has {string.Join(", ", repoTags)} as image ID {image.ConfigDigest}: nothing to load");
-        }
-        else if (local?.FallbackArchivePath is { } fallback)
-        {
-            archivePath = fallback;
-            await DockerArchiveWriter.WriteAsync(image, repoTags, archivePath, request.LayerTimestamp, cancellationToken).ConfigureAwait(false);
-            local.WarnFallback(log);
-        }
-
-        PushResult? push = null;
-        if (registry is not null)
-        {
-            push = await new RegistryPusher(registries).PushAsync(image, new RepositoryLocation(registry, repository), tags, cancellationToken).ConfigureAwait(false);
-            log.Info($"Pushed {registry}/{repository} ({string.Join(", ", tags)}): {push.BlobsUploaded} blobs uploaded ({push.BytesUploaded:N0} bytes), {push.BlobsMounted} mounted, {push.BlobsExisting} already there; digest {image.ManifestDigest}");
-        }
-
+        var results = await ImageDelivery.SendAsync(ImageArtifact.Of(image), names, targets, log, cancellationToken).ConfigureAwait(false);
         Phase("config and outputs");
         log.Detail($"Time spent: {string.Join(", ", phases)}");
-        return new ContainerPublishResult(image, repository, repoTags, archivePath, push, loadedInto);
+        return ContainerPublishResult.From(image, repository, names, results);
     }
 
     internal static string ResolveRepository(ContainerPublishRequest request)

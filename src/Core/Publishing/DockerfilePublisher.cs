@@ -1,4 +1,5 @@
 using Sdk.Containers.Dockerfiles;
+using Sdk.Containers.ImageTargets;
 using Sdk.Containers.Images;
 using Sdk.Containers.Registry;
 
@@ -52,8 +53,7 @@ public sealed record DockerfilePublishRequest
 
 /// <summary>
 /// The container step for a project with a Dockerfile (ContainerDockerfile): the Dockerfile is built with the publish
-/// folder as its context, and the image goes to the same sinks as the publish path (registry, tarball, or the local
-/// engine with a tarball as fallback).
+/// folder as its context, and the image goes to the same targets as the publish path (<see cref="PublishTargets"/>).
 /// </summary>
 public sealed class DockerfilePublisher(IBuildLog log)
 {
@@ -71,32 +71,17 @@ public sealed class DockerfilePublisher(IBuildLog log)
         }
 
         var registry = string.IsNullOrWhiteSpace(request.Registry) ? null : ContainerPublisher.NormalizeRegistry(request.Registry);
-        var names = request.Tags.Select(t => $"{registry ?? "docker.io"}/{request.Repository}:{t}").ToArray();
-        var outputs = new List<ImageOutput>();
-        string? archivePath = null;
-        if (registry is not null)
+        var names = request.Tags.Select(t => References.ImageReference.Of(registry, request.Repository, t)).ToArray();
+        using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
+        var targets = await PublishTargets.ChooseAsync(new PublishDestinations
         {
-            outputs.Add(new ImageOutput(ImageOutputKind.Registry));
-        }
-
-        if (!string.IsNullOrWhiteSpace(request.ArchiveOutputPath))
-        {
-            archivePath = ContainerPublisher.ResolveArchivePath(request.ArchiveOutputPath, request.Repository);
-            outputs.Add(new ImageOutput(ImageOutputKind.DockerArchive, archivePath));
-        }
-
-        if (!string.IsNullOrWhiteSpace(request.OciLayoutOutputPath))
-        {
-            outputs.Add(new ImageOutput(ImageOutputKind.OciLayout, request.OciLayoutOutputPath));
-        }
-
-        LocalEngineOutput? local = null;
-        if (outputs.Count == 0)
-        {
-            local = await LocalEngineOutput.ChooseAsync(request.LocalRegistry, request.FallbackArchiveOutputPath, request.Repository, log, cancellationToken).ConfigureAwait(false);
-            outputs.Add(local.AsOutput());
-            archivePath ??= local.FallbackArchivePath;
-        }
+            Registry = registry,
+            ArchivePath = string.IsNullOrWhiteSpace(request.ArchiveOutputPath) ? null : ContainerPublisher.ResolveArchivePath(request.ArchiveOutputPath, request.Repository),
+            OciLayoutPath = string.IsNullOrWhiteSpace(request.OciLayoutOutputPath) ? null : request.OciLayoutOutputPath,
+            LocalRegistry = request.LocalRegistry,
+            FallbackArchivePath = string.IsNullOrWhiteSpace(request.FallbackArchiveOutputPath) ? null : ContainerPublisher.ResolveArchivePath(request.FallbackArchiveOutputPath, request.Repository),
+            Timestamp = request.LayerTimestamp,
+        }, registries, new Storage.BuildCache(Storage.BlobStore.CreateDefault(request.CacheDirectory)), log, cancellationToken).ConfigureAwait(false);
 
         var result = await new DockerfileBuilder(log).BuildAsync(new DockerfileBuildRequest
         {
@@ -115,14 +100,7 @@ public sealed class DockerfilePublisher(IBuildLog log)
             CacheDirectory = request.CacheDirectory,
         }, cancellationToken).ConfigureAwait(false);
 
-        using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
-        await ImageOutput.DeliverAsync(result.Image, names, outputs, registries, request.LayerTimestamp, log, cancellationToken).ConfigureAwait(false);
-        if (local?.FallbackArchivePath is not null)
-        {
-            local.WarnFallback(log);
-        }
-
-        var repoTags = names.Select(n => Archives.ImageNaming.Short(n)).ToArray();
-        return new ContainerPublishResult(result.Image, request.Repository, repoTags, archivePath, null, local?.Engine?.Command);
+        var results = await ImageDelivery.SendAsync(ImageArtifact.Of(result.Image), names, targets, log, cancellationToken).ConfigureAwait(false);
+        return ContainerPublishResult.From(result.Image, request.Repository, names, results);
     }
 }

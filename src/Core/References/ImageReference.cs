@@ -18,6 +18,48 @@ public sealed partial record ImageReference(string Registry, string Repository, 
         return $"{name}{(Tag is null ? string.Empty : ":" + Tag)}{(Digest is null ? string.Empty : "@" + Digest)}";
     }
 
+    /// <summary>
+    /// The name as Docker shows it and `docker load` records it: docker.io/library/app:1 is app:1,
+    /// docker.io/team/app:1 is team/app:1, other registries stay in front.
+    /// </summary>
+    public string FamiliarName
+    {
+        get
+        {
+            var repository = Registry != DockerHub ? $"{Registry}/{Repository}"
+                : Repository.StartsWith("library/", StringComparison.Ordinal) && Repository.IndexOf('/', "library/".Length) < 0 ? Repository["library/".Length..]
+                : Repository;
+            return $"{repository}{(Tag is null ? string.Empty : ":" + Tag)}{(Digest is null ? string.Empty : "@" + Digest)}";
+        }
+    }
+
+    /// <summary>The name `docker load` can tag, familiar form (a digest alone is no tag): null without a tag.</summary>
+    public string? RepoTag => Tag is null ? null : $"{(Digest is null ? FamiliarName : WithDigest(null).FamiliarName)}";
+
+    /// <summary>The same repository and tag; the digest replaced (or dropped with null).</summary>
+    public ImageReference WithDigest(Digest? digest) => this with { Digest = digest };
+
+    /// <summary>
+    /// The name for a repository (as ContainerRepository gives it) on a registry, or Docker Hub's naming with none.
+    /// </summary>
+    public static ImageReference Of(string? registry, string repository, string tag)
+        => Parse($"{(string.IsNullOrEmpty(registry) ? string.Empty : registry + "/")}{repository}:{tag}");
+
+    /// <summary>Like <see cref="Parse"/>, for names read from files (index.json annotations) that may not be valid.</summary>
+    public static bool TryParse(string value, out ImageReference? reference)
+    {
+        try
+        {
+            reference = Parse(value);
+            return true;
+        }
+        catch (ContainerException)
+        {
+            reference = null;
+            return false;
+        }
+    }
+
     /// <summary>The host the distribution API is served from (Docker Hub's API lives apart from its name).</summary>
     public string ApiHost => Registry == DockerHub ? "registry-1.docker.io" : Registry;
 

@@ -146,21 +146,21 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
         if (source.Reference is { } reference)
         {
             candidates = candidates.Where(d => d.Annotations is { } a
-                && ((a.TryGetValue(ImageNaming.RefNameAnnotation, out var refName) && (refName == reference || NameMatches(refName, reference)))
-                    || (a.TryGetValue(ImageNaming.ContainerdNameAnnotation, out var fullName) && NameMatches(fullName, reference))));
+                && ((a.TryGetValue(OciLayoutContent.RefNameAnnotation, out var refName) && (refName == reference || NameMatches(refName, reference)))
+                    || (a.TryGetValue(OciLayoutContent.ContainerdNameAnnotation, out var fullName) && NameMatches(fullName, reference))));
         }
 
         var images = new List<LoadedImage>();
         foreach (var descriptor in candidates)
         {
-            var name = descriptor.Annotations?.GetValueOrDefault(ImageNaming.ContainerdNameAnnotation)
-                ?? descriptor.Annotations?.GetValueOrDefault(ImageNaming.RefNameAnnotation);
+            var name = descriptor.Annotations?.GetValueOrDefault(OciLayoutContent.ContainerdNameAnnotation)
+                ?? descriptor.Annotations?.GetValueOrDefault(OciLayoutContent.RefNameAnnotation);
             await CollectAsync(blobs, descriptor, name, source, platform, images, depth: 0, cancellationToken).ConfigureAwait(false);
         }
 
         if (source.Reference is not null && images.Count == 0 && !index.Manifests.Any(d => d.Annotations?.Values.Any(v => NameMatches(v, source.Reference)) == true))
         {
-            var known = index.Manifests.Select(d => d.Annotations?.GetValueOrDefault(ImageNaming.RefNameAnnotation)).OfType<string>().ToArray();
+            var known = index.Manifests.Select(d => d.Annotations?.GetValueOrDefault(OciLayoutContent.RefNameAnnotation)).OfType<string>().ToArray();
             throw new ContainerException(ErrorCodes.InvalidImageSource, $"'{source.Location}' has no image named '{source.Reference}'{(known.Length > 0 ? $"; it has {string.Join(", ", known)}" : string.Empty)}.");
         }
 
@@ -354,21 +354,8 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
     }
 
     private static bool NameMatches(string candidate, string wanted)
-    {
-        if (candidate == wanted)
-        {
-            return true;
-        }
-
-        static string Normalize(string name)
-        {
-            var full = ImageNaming.FullyQualified(name);
-            var lastSlash = full.LastIndexOf('/');
-            return full.LastIndexOf(':') > lastSlash ? full : full + ":latest";
-        }
-
-        return Normalize(candidate) == Normalize(wanted);
-    }
+        => candidate == wanted
+            || (References.ImageReference.TryParse(candidate, out var a) && References.ImageReference.TryParse(wanted, out var b) && a == b);
 
     private interface IBlobLookup
     {

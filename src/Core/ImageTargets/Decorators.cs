@@ -1,0 +1,51 @@
+using System.Globalization;
+using Sdk.Containers.References;
+using Sdk.Containers.Storage;
+
+namespace Sdk.Containers.ImageTargets;
+
+/// <summary>
+/// Skips writing a file that already holds this artifact under these names: the build cache records what was written
+/// with the file's stamp (size, time, inode), so a file changed or replaced since is written again.
+/// </summary>
+public sealed class UpToDateFileTarget(IImageTarget inner, string path, BuildCache cache, DateTimeOffset timestamp, IBuildLog log) : IImageTarget
+{
+    public async Task<TargetResult> WriteAsync(ImageArtifact artifact, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken)
+    {
+        var key = BuildCache.Key(["archive-output-v1", Path.GetFullPath(path)]);
+        var expected = new Dictionary<string, string>
+        {
+            ["manifest"] = artifact.Digest.ToString(),
+            ["tags"] = string.Join(' ', names.Select(n => n.FamiliarName)),
+            ["timestamp"] = timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+        };
+        if (cache.TryGet("outputs", key, out var written) && written.GetValueOrDefault("stamp") == BuildCache.FileStamp(path)
+            && expected.All(e => written.GetValueOrDefault(e.Key) == e.Value))
+        {
+            log.Info($"{path} is up to date: it already holds {TargetNames.Describe(names)} ({artifact.Digest})");
+            return new TargetResult { ArchivePath = path };
+        }
+
+        var result = await inner.WriteAsync(artifact, names, cancellationToken).ConfigureAwait(false);
+        await cache.SetAsync("outputs", key, new Dictionary<string, string>(expected) { ["stamp"] = BuildCache.FileStamp(path) }, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+}
+
+/// <summary>Gives an image OCI media types before it reaches the target, as buildx's type=oci outputs have them.</summary>
+public sealed class OciMediaTypesTarget(IImageTarget inner) : IImageTarget
+{
+    public Task<TargetResult> WriteAsync(ImageArtifact artifact, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken)
+        => inner.WriteAsync(artifact.WithOciMediaTypes(), names, cancellationToken);
+}
+
+/// <summary>The tarball written because no local engine answered: written like any archive, then the warning.</summary>
+public sealed class EngineFallbackTarget(IImageTarget archive, string path, string? preferred, IBuildLog log) : IImageTarget
+{
+    public async Task<TargetResult> WriteAsync(ImageArtifact artifact, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken)
+    {
+        var result = await archive.WriteAsync(artifact, names, cancellationToken).ConfigureAwait(false);
+        log.Warning(ErrorCodes.EngineFallback, $"No {preferred ?? "Docker or Podman"} engine answered, so the image was written to {path} instead. Load it with `docker load -i {path}`, or set ContainerRegistry or ContainerArchiveOutputPath.");
+        return result;
+    }
+}
