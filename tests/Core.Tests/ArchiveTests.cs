@@ -262,9 +262,7 @@ public class DecompressionBombTests
     {
         using var work = new TempDirectory();
         var path = await ZerosLayerAsync(work);
-        await using var blob = File.OpenRead(path);
-        await using var tar = Unpacking.LayerUnpacker.OpenDecompressed(blob);
-        var ex = await Assert.ThrowsAsync<ContainerException>(() => Unpacking.LayerUnpacker.UnpackAsync(tar, Directory.CreateDirectory(work.Combine("root")).FullName, new Unpacking.UnpackOptions { Description = "layer 2 of 3 (bomb)", MaxBytes = 16 << 20 }, CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<ContainerException>(() => Unpacking.LayerUnpacker.UnpackAsync(File.OpenRead(path), Directory.CreateDirectory(work.Combine("root")).FullName, new Unpacking.UnpackOptions { Description = "layer 2 of 3 (bomb)", MaxBytes = 16 << 20 }, CancellationToken.None));
         Assert.Equal("CONTAINER1016", ex.Code);
         Assert.Contains("layer 2 of 3 (bomb) unpacks to more than 16,777,216 bytes", ex.Message);
         Assert.Contains("SDK_CONTAINERS_UNPACK_LIMIT", ex.Message);
@@ -276,11 +274,7 @@ public class DecompressionBombTests
         using var work = new TempDirectory();
         var path = await ZerosLayerAsync(work);
         var root = Directory.CreateDirectory(work.Combine("root")).FullName;
-        await using (var blob = File.OpenRead(path))
-        await using (var tar = Unpacking.LayerUnpacker.OpenDecompressed(blob))
-        {
-            await Unpacking.LayerUnpacker.UnpackAsync(tar, root, new Unpacking.UnpackOptions { Description = "zeros" }, CancellationToken.None);
-        }
+        await Unpacking.LayerUnpacker.UnpackAsync(File.OpenRead(path), root, new Unpacking.UnpackOptions { Description = "zeros" }, CancellationToken.None);
 
         var zeros = Path.Combine(root, "zeros");
         Assert.Equal(64 * 1024 * 1024, new FileInfo(zeros).Length);

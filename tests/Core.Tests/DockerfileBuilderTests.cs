@@ -150,7 +150,7 @@ public sealed class DockerfileBuilderTests
         foreach (var layer in image.Layers)
         {
             using var blob = layer.OpenBlob();
-            using var tar = new TarReader(Unpacking.LayerUnpacker.OpenDecompressed(blob));
+            using var tar = new TarReader(new System.IO.Compression.GZipStream(blob, System.IO.Compression.CompressionMode.Decompress));
             while (tar.GetNextEntry() is { } entry)
             {
                 paths.Add(entry.Name.TrimEnd('/'));

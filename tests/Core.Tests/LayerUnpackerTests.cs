@@ -179,7 +179,29 @@ public sealed class LayerUnpackerTests
         var root = work.Combine("root");
         Directory.CreateDirectory(root);
         await using var raw = File.OpenRead(gzip);
-        await Unpack(LayerUnpacker.OpenDecompressed(raw), root);
+        await Unpack(raw, root);
         Assert.Equal("data", File.ReadAllText(Path.Combine(root, "inside")));
+    }
+
+    [Fact]
+    public async Task ALayerIsCheckedAgainstItsDiffIdAsItIsUnpacked()
+    {
+        using var work = new TempDirectory();
+        var store = new Storage.BlobStore(work.Combine("cache"));
+        work.WriteFile("src/etc/motd", "hello");
+        var layer = await new Layers.LayerWriter(store).WriteAsync(Layers.LayerPlan.FromDirectory(work.Combine("src"), "/", "t"), new Layers.LayerWriterOptions(), CancellationToken.None);
+
+        await LayerUnpacker.UnpackLayerAsync(layer, Directory.CreateDirectory(work.Combine("good")).FullName, "layer 1", CancellationToken.None);
+        Assert.Equal("hello", File.ReadAllText(work.Combine("good", "etc", "motd")));
+
+        // A config that promises other content (a swapped blob, a lying registry) fails the unpack, naming the layer.
+        var lying = layer with { DiffId = Digests.Digest.Compute("something else"u8) };
+        var ex = await Assert.ThrowsAsync<ContainerException>(() => LayerUnpacker.UnpackLayerAsync(lying, Directory.CreateDirectory(work.Combine("bad")).FullName, "layer 2 of the base", CancellationToken.None));
+        Assert.Equal(ErrorCodes.DigestMismatch, ex.Code);
+        Assert.Contains("layer 2 of the base does not match its diff_id", ex.Message);
+
+        // The verifier reads the same bytes through the same reader and agrees.
+        var check = await Layers.LayerVerifier.CheckAsync(layer.BlobPath, "layer 1", layer.DiffId, CancellationToken.None);
+        Assert.Equal(layer.Descriptor.Digest, check.BlobDigest);
     }
 }

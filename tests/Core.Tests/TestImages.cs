@@ -17,7 +17,7 @@ public static class TestImages
         work.WriteFile("src/bin/app", "#!/bin/sh\necho " + content, UnixFileMode.UserRead | UnixFileMode.UserExecute);
         work.WriteFile("src/etc/config.txt", content);
         var plan = LayerPlan.FromDirectory(work.Combine("src"), "/", "test files");
-        var layer = await new LayerWriter(store).WriteAsync(plan, new LayerWriterOptions { Format = format }, CancellationToken.None);
+        var layer = await new LayerWriter(store).WriteAsync(plan, new LayerWriterOptions(), CancellationToken.None);
         var builder = ImageBuilder.FromScratch(new Platform { Os = "linux", Architecture = "amd64" }, format);
         builder.Created = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000);
         builder.AddLayer(layer, "test");

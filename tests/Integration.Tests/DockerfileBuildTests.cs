@@ -38,7 +38,7 @@ public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture 
 
         var names = new List<string>();
         await using (var blob = result.Image.Layers[^1].OpenBlob())
-        await using (var tar = new TarReader(LayerUnpacker.OpenDecompressed(blob)))
+        await using (var tar = new TarReader(new System.IO.Compression.GZipStream(blob, System.IO.Compression.CompressionMode.Decompress)))
         {
             while (await tar.GetNextEntryAsync() is { } entry)
             {

@@ -63,7 +63,7 @@ public sealed class HostileRegistryTests(TestEnvironment env)
         // An image whose config lies about its layer: every blob matches its digest, the diff_id names other content.
         work.WriteFile("files/hello.txt", "hello");
         var store = new BlobStore(work.Combine("store"));
-        var layer = await new LayerWriter(store).WriteAsync(LayerPlan.FromDirectory(work.Combine("files"), "/", "test"), new LayerWriterOptions { Format = ImageFormat.Oci }, CancellationToken.None);
+        var layer = await new LayerWriter(store).WriteAsync(LayerPlan.FromDirectory(work.Combine("files"), "/", "test"), new LayerWriterOptions(), CancellationToken.None);
         var lie = layer with { DiffId = Sdk.Containers.Digests.Digest.Compute("other content"u8.ToArray()) };
         var image = ImageBuilder.FromScratch(Platform.FromRuntimeIdentifier("linux-x64"), ImageFormat.Oci).AddLayer(lie, "a layer that is not what the config says").Build();
         await OciLayoutWriter.WriteAsync(image, Sdk.Containers.References.ImageReference.Parse("hostile/liar:1"), work.Combine("layout"), CancellationToken.None);
@@ -100,7 +100,7 @@ public sealed class HostileRegistryTests(TestEnvironment env)
         Directory.CreateDirectory(work.Combine("big"));
         await File.WriteAllBytesAsync(work.Combine("big", "data.bin"), random);
         work.WriteFile("small/hello.txt", "hello");
-        var options = new LayerWriterOptions { Format = ImageFormat.Oci };
+        var options = new LayerWriterOptions();
         var small = await new LayerWriter(store).WriteAsync(LayerPlan.FromDirectory(work.Combine("small"), "/small", "small"), options, CancellationToken.None);
         var big = await new LayerWriter(store).WriteAsync(LayerPlan.FromDirectory(work.Combine("big"), "/big", "big"), options, CancellationToken.None);
         var builder = ImageBuilder.FromScratch(new Platform { Os = "linux", Architecture = "amd64" }, ImageFormat.Oci);

@@ -64,9 +64,7 @@ public static class FileCopier
             {
                 var target = EnsureDirectory(rootfs, components, options, null, tree);
                 // The archive's owners are kept: BuildKit applies --chown to copied files, not to extracted ones.
-                await using var raw = File.OpenRead(sourceHost);
-                await using var tar = LayerUnpacker.OpenDecompressed(raw);
-                await LayerUnpacker.UnpackAsync(tar, target, new UnpackOptions { Description = $"{options.Where}: the archive {source.RelativePath}", ApplyWhiteouts = false }, cancellationToken).ConfigureAwait(false);
+                await LayerUnpacker.UnpackAsync(File.OpenRead(sourceHost), target, new UnpackOptions { Description = $"{options.Where}: the archive {source.RelativePath}", ApplyWhiteouts = false }, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 

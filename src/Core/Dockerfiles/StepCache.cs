@@ -12,10 +12,10 @@ internal sealed record StepRecord(Digest? Blob, Digest? DiffId, LayerCompression
 
     public static StepRecord For(Layer layer) => new(layer.Descriptor.Digest, layer.DiffId, MediaTypes.CompressionOf(layer.Descriptor.MediaType));
 
-    /// <summary>The layer again, from the blob store, described for an image of <paramref name="format"/>.</summary>
-    public Layer? ToLayer(BlobStore store, ImageFormat format)
+    /// <summary>The layer again, from the blob store.</summary>
+    public Layer? ToLayer(BlobStore store)
         => Blob is { } digest && DiffId is { } diffId && store.TryGet(digest, out var blob)
-            ? new Layer(blob.Path, new Descriptor { MediaType = MediaTypes.LayerMediaType(format, Compression), Digest = digest, Size = blob.Size }, diffId) { Reused = true, FromBuildCache = true }
+            ? Layer.Create(blob.Path, digest, blob.Size, Compression, diffId) with { Reused = true, FromBuildCache = true }
             : null;
 }
 

@@ -92,53 +92,44 @@ public sealed class BaseTree
 
     private static async Task ApplyAsync(Layer layer, Dictionary<string, Node> nodes, CancellationToken cancellationToken)
     {
-        await using var blob = layer.OpenBlob();
-        await using var tarStream = Unpacking.LayerUnpacker.OpenDecompressed(blob);
-        await using var tar = new TarReader(tarStream);
+        await using var tar = LayerReader.Open(layer.OpenBlob(), new LayerReadOptions { Description = $"The base image's layer {layer.Descriptor.Digest}", AnyArchive = true });
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var opaque = new List<string>();
-        try
+        while (await tar.NextAsync(cancellationToken).ConfigureAwait(false) is { } entry)
         {
-            while (await tar.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
+            var path = LayerPlan.NormalizePath(entry.Name);
+            if (path.Length == 0 || entry.EntryType is TarEntryType.GlobalExtendedAttributes)
             {
-                var path = LayerPlan.NormalizePath(entry.Name);
-                if (path.Length == 0 || entry.EntryType is TarEntryType.GlobalExtendedAttributes)
-                {
-                    continue;
-                }
-
-                var name = path[(path.LastIndexOf('/') + 1)..];
-                var parent = path.Length > name.Length ? path[..(path.Length - name.Length - 1)] : string.Empty;
-                if (name == ".wh..wh..opq")
-                {
-                    opaque.Add(parent);
-                    continue;
-                }
-
-                if (name.StartsWith(".wh.", StringComparison.Ordinal))
-                {
-                    RemoveTree(nodes, parent.Length == 0 ? name[4..] : $"{parent}/{name[4..]}");
-                    continue;
-                }
-
-                seen.Add(path);
-                var kind = entry.EntryType switch
-                {
-                    TarEntryType.Directory => 'd',
-                    TarEntryType.SymbolicLink => 'l',
-                    _ => 'f',
-                };
-                if (kind != 'd')
-                {
-                    RemoveTree(nodes, path);
-                }
-
-                nodes[path] = new Node(kind, entry.Mode, entry.Uid, entry.Gid, kind == 'l' ? entry.LinkName : null);
+                continue;
             }
-        }
-        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException)
-        {
-            throw new ContainerException(ErrorCodes.ArchiveCorrupt, $"The base image's layer {layer.Descriptor.Digest} is not a valid tar archive ({ex.Message.TrimEnd('.')}).", ex);
+
+            var name = path[(path.LastIndexOf('/') + 1)..];
+            var parent = path.Length > name.Length ? path[..(path.Length - name.Length - 1)] : string.Empty;
+            if (name == ".wh..wh..opq")
+            {
+                opaque.Add(parent);
+                continue;
+            }
+
+            if (name.StartsWith(".wh.", StringComparison.Ordinal))
+            {
+                RemoveTree(nodes, parent.Length == 0 ? name[4..] : $"{parent}/{name[4..]}");
+                continue;
+            }
+
+            seen.Add(path);
+            var kind = entry.EntryType switch
+            {
+                TarEntryType.Directory => 'd',
+                TarEntryType.SymbolicLink => 'l',
+                _ => 'f',
+            };
+            if (kind != 'd')
+            {
+                RemoveTree(nodes, path);
+            }
+
+            nodes[path] = new Node(kind, entry.Mode, entry.Uid, entry.Gid, kind == 'l' ? entry.LinkName : null);
         }
 
         // An opaque directory hides what lower layers had in it, not what this layer put there.

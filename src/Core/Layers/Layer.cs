@@ -18,6 +18,13 @@ public sealed record Layer(string BlobPath, Descriptor Descriptor, Digest DiffId
     /// <summary>Taken from the build cache: the plan matched an earlier build, so no file was read.</summary>
     public bool FromBuildCache { get; init; }
 
+    /// <summary>
+    /// The one way a layer is made from a blob and its content's digest. It is described in OCI terms; the image it
+    /// joins decides its media type (<see cref="Image.Create"/>), so no writer or cache has to know the image's format.
+    /// </summary>
+    public static Layer Create(string blobPath, Digest blobDigest, long blobSize, LayerCompression compression, Digest diffId)
+        => new(blobPath, new Descriptor { MediaType = MediaTypes.LayerMediaType(ImageFormat.Oci, compression), Digest = blobDigest, Size = blobSize }, diffId);
+
     public Stream OpenBlob() => new FileStream(BlobPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
 
     /// <summary>The same bytes described for a manifest of another format: the media type changes, the digest does not.</summary>

@@ -13,8 +13,6 @@ public sealed record LayerWriterOptions
     /// <summary>Algorithm and level (ContainerLayerCompression).</summary>
     public LayerCompressionSetting Compression { get; init; } = LayerCompressionSetting.Default;
 
-    public ImageFormat Format { get; init; } = ImageFormat.Oci;
-
     /// <summary>Cores that compress chunks at once; the output is the same whatever the number.</summary>
     public int CompressionWorkers { get; init; } = Environment.ProcessorCount;
 
@@ -40,8 +38,7 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
             && Digest.TryParse(record["diffId"], out var cachedDiffId)
             && store.TryGet(cachedDigest, out var cachedBlob))
         {
-            var cachedDescriptor = new Descriptor { MediaType = MediaTypes.LayerMediaType(options.Format, options.Compression.Algorithm), Digest = cachedDigest, Size = cachedBlob.Size };
-            return new Layer(cachedBlob.Path, cachedDescriptor, cachedDiffId) { Reused = true, FromBuildCache = true };
+            return Layer.Create(cachedBlob.Path, cachedDigest, cachedBlob.Size, options.Compression.Algorithm, cachedDiffId) with { Reused = true, FromBuildCache = true };
         }
 
         var layer = await WriteCoreAsync(plan, options, cancellationToken).ConfigureAwait(false);
@@ -103,13 +100,7 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
         }
 
         var blob = await pending.CommitAsync(cancellationToken).ConfigureAwait(false);
-        var descriptor = new Descriptor
-        {
-            MediaType = MediaTypes.LayerMediaType(options.Format, options.Compression.Algorithm),
-            Digest = blob.Digest,
-            Size = blob.Size,
-        };
-        return new Layer(blob.Path, descriptor, diffId) { Reused = blob.Reused };
+        return Layer.Create(blob.Path, blob.Digest, blob.Size, options.Compression.Algorithm, diffId) with { Reused = blob.Reused };
     }
 
     private static async Task WriteEntryAsync(DeterministicTarWriter tar, LayerEntry entry, LayerWriterOptions options, CancellationToken cancellationToken)

@@ -71,7 +71,7 @@ public sealed class ContainerPublisher(IBuildLog log)
         var format = request.Format ?? baseImage.Image.Format;
         Phase("base image");
         var plans = PublishLayering.Plan(request.PublishDirectory, workingDirectory, request.AssemblyName, request.Layering, request.ExtraLayers).ToList();
-        var options = new LayerWriterOptions { Format = format, Timestamp = request.LayerTimestamp, Compression = request.Compression };
+        var options = new LayerWriterOptions { Timestamp = request.LayerTimestamp, Compression = request.Compression };
         if (options.Compression.Algorithm == LayerCompression.Zstd && format != ImageFormat.Oci)
         {
             throw new ContainerException(ErrorCodes.ZstdNeedsOci, $"ContainerLayerCompression is {options.Compression}, but zstd layers exist only in OCI images and this image is in Docker format (the base's). Set ContainerImageFormat to OCI.");

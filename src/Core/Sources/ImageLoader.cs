@@ -123,12 +123,7 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
                 var blob = contents.Get(entry.Layers[i], "manifest.json");
                 var name = $"Layer {i + 1} of {entry.Layers.Count} ({entry.Layers[i]}) in {origin}";
                 var check = await CheckLayerAsync(blob.Path, name, diffIds[i], cancellationToken, blob.Digest).ConfigureAwait(false);
-                layers.Add(new Layer(blob.Path, new Descriptor
-                {
-                    MediaType = MediaTypes.LayerMediaType(ImageFormat.Docker, check.Compression),
-                    Digest = check.BlobDigest,
-                    Size = check.BlobSize,
-                }, check.DiffId));
+                layers.Add(Layer.Create(blob.Path, check.BlobDigest, check.BlobSize, check.Compression, check.DiffId));
             }
 
             var image = Image.Create(ImageFormat.Docker, config, configBytes, layers);
@@ -335,7 +330,7 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
             var name = $"Layer {i + 1} of {chain.Count} ({id}/layer.tar) in {origin}";
             var blob = contents.Get($"{id}/layer.tar", $"{id}/json");
             var check = await CheckLayerAsync(blob.Path, name, expectedDiffId: null, cancellationToken, blob.Digest).ConfigureAwait(false);
-            layers.Add(new Layer(blob.Path, new Descriptor { MediaType = MediaTypes.LayerMediaType(ImageFormat.Docker, check.Compression), Digest = check.BlobDigest, Size = check.BlobSize }, check.DiffId));
+            layers.Add(Layer.Create(blob.Path, check.BlobDigest, check.BlobSize, check.Compression, check.DiffId));
             var createdBy = json["container_config"]?["Cmd"] is JsonArray cmd ? string.Join(' ', cmd.Select(c => c?.GetValue<string>())) : null;
             history.Add(new JsonObject { ["created"] = json["created"]?.DeepClone(), ["created_by"] = createdBy });
         }

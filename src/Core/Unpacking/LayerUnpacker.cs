@@ -1,6 +1,6 @@
 using System.Formats.Tar;
-using System.IO.Compression;
 using Sdk.Containers.IO;
+using Sdk.Containers.Layers;
 
 namespace Sdk.Containers.Unpacking;
 
@@ -25,6 +25,9 @@ public sealed record UnpackOptions
 
     /// <summary>The most tar an archive may hold (a decompression bomb stops here); <see cref="UnpackLimits.MaxBytes"/> when null.</summary>
     public long? MaxBytes { get; init; }
+
+    /// <summary>A layer's diff_id from its image's config: the unpack fails when the content hashes otherwise.</summary>
+    public Digests.Digest? ExpectedDiffId { get; init; }
 }
 
 /// <summary>
@@ -38,98 +41,36 @@ public static class LayerUnpacker
     private const string WhiteoutPrefix = ".wh.";
     private const string OpaqueMarker = ".wh..wh..opq";
 
-    /// <summary>Opens a possibly compressed tar (gzip, zstd, bzip2, xz or none, told by its first bytes); the stream
-    /// must be seekable (a file), since its first bytes are read twice.</summary>
-    public static Stream OpenDecompressed(Stream raw)
-    {
-        Span<byte> magic = stackalloc byte[6];
-        var start = raw.Position;
-        var read = raw.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false);
-        raw.Position = start;
-        var buffered = new BufferedStream(raw, 1 << 16);
-        if (read >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-        {
-            return new GZipStream(buffered, CompressionMode.Decompress);
-        }
-
-        if (read >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
-        {
-            return new ZstdSharp.DecompressionStream(buffered);
-        }
-
-        if (read >= 3 && magic[0] == (byte)'B' && magic[1] == (byte)'Z' && magic[2] == (byte)'h')
-        {
-            return SharpCompress.Compressors.BZip2.BZip2Stream.Create(buffered, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: true);
-        }
-
-        if (read >= 6 && magic[0] == 0xfd && magic[1] == (byte)'7' && magic[2] == (byte)'z' && magic[3] == (byte)'X' && magic[4] == (byte)'Z' && magic[5] == 0)
-        {
-            return new SharpCompress.Compressors.Xz.XZStream(buffered);
-        }
-
-        return buffered;
-    }
-
     /// <summary>Whether a file is a tar archive (compressed or not) that ADD extracts, as Docker decides: by content.</summary>
-    public static bool IsArchive(string path)
-    {
-        try
-        {
-            using var stream = OpenDecompressed(File.OpenRead(path));
-            var header = new byte[512];
-            if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length)
-            {
-                return false;
-            }
-
-            // ustar magic, or an old-style header whose checksum adds up.
-            if (header.AsSpan(257, 5).SequenceEqual("ustar"u8))
-            {
-                return true;
-            }
-
-            var checksumField = System.Text.Encoding.ASCII.GetString(header, 148, 8).Trim('\0', ' ');
-            if (checksumField.Length == 0 || !checksumField.All(c => c is >= '0' and <= '7'))
-            {
-                return false;
-            }
-
-            var sum = 0;
-            for (var i = 0; i < 512; i++)
-            {
-                sum += i is >= 148 and < 156 ? ' ' : header[i];
-            }
-
-            return Convert.ToInt32(checksumField, 8) == sum;
-        }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or FormatException or ZstdSharp.ZstdException or SharpCompress.Common.SharpCompressException)
-        {
-            return false;
-        }
-    }
+    public static bool IsArchive(string path) => LayerReader.IsTarArchive(path);
 
     private static bool IsDiskFull(IOException ex) => ex.HResult == 28 /* ENOSPC */ || ex.Message.Contains("No space left", StringComparison.Ordinal);
 
-    /// <summary>Applies a layer blob (compressed or not) onto a root.</summary>
-    public static async Task UnpackLayerAsync(Layers.Layer layer, string root, string description, CancellationToken cancellationToken, bool allowDeviceNodes = false)
-    {
-        await using var blob = layer.OpenBlob();
-        await using var tar = OpenDecompressed(blob);
-        await UnpackAsync(tar, root, new UnpackOptions { Description = description, AllowDeviceNodes = allowDeviceNodes }, cancellationToken).ConfigureAwait(false);
-    }
+    /// <summary>
+    /// Applies a layer blob (compressed or not) onto a root, checking its content against the layer's diff_id as it
+    /// goes: a layer that is not what its image's config says fails here, and the caller's root is not kept.
+    /// </summary>
+    public static Task UnpackLayerAsync(Layer layer, string root, string description, CancellationToken cancellationToken, bool allowDeviceNodes = false)
+        => UnpackAsync(layer.OpenBlob(), root, new UnpackOptions { Description = description, AllowDeviceNodes = allowDeviceNodes, ExpectedDiffId = layer.DiffId }, cancellationToken);
 
-    public static async Task UnpackAsync(Stream tarStream, string root, UnpackOptions options, CancellationToken cancellationToken)
+    /// <summary>Unpacks an archive, compressed or not, from a seekable stream (disposed here) onto a root.</summary>
+    public static async Task UnpackAsync(Stream archive, string root, UnpackOptions options, CancellationToken cancellationToken)
     {
         var written = new HashSet<string>(StringComparer.Ordinal);
         var opaque = new List<(string Host, string Image)>();
         var directoryTimes = new List<(string Host, DateTimeOffset Time)>();
         var limit = options.MaxBytes ?? UnpackLimits.MaxBytes;
-        var bounded = new Layers.InflationGuard(tarStream, limit, max => new ContainerException(ErrorCodes.LayerTooLarge, $"{options.Description} unpacks to more than {max:N0} bytes, the most one archive may ({UnpackLimits.UnpackSetting}); it is refused as a decompression bomb. If the content is real, raise {UnpackLimits.UnpackSetting}."));
+        await using var reader = LayerReader.Open(archive, new LayerReadOptions
+        {
+            Description = options.Description,
+            ExpectedDiffId = options.ExpectedDiffId,
+            AnyArchive = true,
+            Budget = (limit, max => new ContainerException(ErrorCodes.LayerTooLarge, $"{options.Description} unpacks to more than {max:N0} bytes, the most one archive may ({UnpackLimits.UnpackSetting}); it is refused as a decompression bomb. If the content is real, raise {UnpackLimits.UnpackSetting}.")),
+        });
         UnpackLimits.EnsureSpace(root, 0, options.Description);
         try
         {
-            await using var tar = new TarReader(bounded, leaveOpen: true);
-            while (await tar.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
+            while (await reader.NextAsync(cancellationToken).ConfigureAwait(false) is { } entry)
             {
                 if (entry.EntryType is TarEntryType.GlobalExtendedAttributes)
                 {
@@ -144,16 +85,19 @@ public static class LayerUnpacker
                 {
                     throw new ContainerException(ErrorCodes.DiskFull, $"{options.Description}, entry '{entry.Name}': the file system of {root} is full ({ex.Message.TrimEnd('.')}); free space there, or set SDK_CONTAINERS_CACHE to a directory on a larger disk.", ex);
                 }
-                catch (Exception ex) when (ex is not (ContainerException or OperationCanceledException or InvalidDataException or EndOfStreamException or FormatException or OverflowException or ArgumentException or ZstdSharp.ZstdException or SharpCompress.Common.SharpCompressException))
+                catch (Exception ex) when (ex is not (ContainerException or OperationCanceledException) && !LayerReader.IsCorruption(ex))
                 {
                     throw new ContainerException(ErrorCodes.LayerEntryFailed, $"{options.Description}, entry '{entry.Name}': could not be unpacked into {root}: {ex.GetType().Name}: {ex.Message}", ex);
                 }
             }
         }
-        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or OverflowException or ArgumentException or ZstdSharp.ZstdException or SharpCompress.Common.SharpCompressException)
+        catch (Exception ex) when (LayerReader.IsCorruption(ex))
         {
-            throw new ContainerException(ErrorCodes.ArchiveCorrupt, $"{options.Description} is not a valid tar archive ({ex.Message.TrimEnd('.')}); it is truncated or corrupt.", ex);
+            // Corrupt data met while an entry's content was copied.
+            throw reader.Corrupt(ex);
         }
+
+        await reader.FinishAsync(cancellationToken).ConfigureAwait(false);
 
         // Opaque directories hide everything the lower layers had in them, but not what this layer put there.
         foreach (var directory in opaque)

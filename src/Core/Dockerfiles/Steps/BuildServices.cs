@@ -36,9 +36,8 @@ internal sealed class BuildServices(IBuildLog log, BlobStore store, BuildWorkspa
     /// <summary>The OCI runtime, found when the first RUN needs it.</summary>
     public OciRuntime Runtime(string where) => _runtime ??= OciRuntime.Find(where);
 
-    public LayerWriterOptions LayerOptions(ImageFormat format) => new()
+    public LayerWriterOptions LayerOptions() => new()
     {
-        Format = format,
         Timestamp = request.LayerTimestamp,
         Compression = request.Compression,
     };

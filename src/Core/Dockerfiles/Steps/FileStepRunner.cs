@@ -28,7 +28,7 @@ internal sealed class FileStepRunner(BuildServices services, IBuildProgress prog
     public async Task RunAsync(StageState stage, FileChange step, CancellationToken cancellationToken)
     {
         var counter = stage.BeginFileStep();
-        var options = services.LayerOptions(stage.Format);
+        var options = services.LayerOptions();
         var key = BuildCache.Key(new[] { StepCache.KeyVersion, stage.Key, stage.Platform.ToString(), options.Compression.ToString(), options.Timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) }.Concat(step.KeyParts));
         if (!noCache && services.Steps.TryGet(key) is { } record && Reuse(stage, step, record))
         {
@@ -96,7 +96,7 @@ internal sealed class FileStepRunner(BuildServices services, IBuildProgress prog
             return true;
         }
 
-        if (record.ToLayer(services.Store, stage.Format) is not { } cached)
+        if (record.ToLayer(services.Store) is not { } cached)
         {
             return false;
         }
