@@ -37,8 +37,8 @@ public sealed class ArchiveContents
             throw new ContainerException(ErrorCodes.InvalidImageSource, $"The archive '{archivePath}' does not exist.");
         }
 
-        var key = BuildCache.Key(["archive-v1", BuildCache.FileStamp(archivePath)]);
-        if (cache is not null && cache.TryGet("archives", key, out var record) && FromRecord(archivePath, store, record) is { } cached)
+        var key = BuildCache.Key(CacheKinds.Archives, [BuildCache.FileStamp(archivePath)]);
+        if (cache is not null && cache.TryGet(CacheKinds.Archives, key, out var record) && FromRecord(archivePath, store, record) is { } cached)
         {
             return cached;
         }
@@ -46,40 +46,27 @@ public sealed class ArchiveContents
         var contents = await ReadCoreAsync(archivePath, store, cancellationToken).ConfigureAwait(false);
         if (cache is not null)
         {
-            var fields = contents._files.ToDictionary(f => "f:" + f.Key, f => f.Value.Digest.ToString(), StringComparer.Ordinal);
-            foreach (var (name, target) in contents._links)
-            {
-                fields["l:" + name] = target;
-            }
-
-            await cache.SetAsync("archives", key, fields, cancellationToken).ConfigureAwait(false);
+            var files = contents._files.ToDictionary(f => f.Key, f => f.Value.Digest, StringComparer.Ordinal);
+            await cache.SetAsync(CacheKinds.Archives, key, new ArchiveRecord(files, contents._links), cancellationToken).ConfigureAwait(false);
         }
 
         return contents;
     }
 
-    private static ArchiveContents? FromRecord(string archivePath, BlobStore store, Dictionary<string, string> record)
+    private static ArchiveContents? FromRecord(string archivePath, BlobStore store, ArchiveRecord record)
     {
         var files = new Dictionary<string, StoredBlob>(StringComparer.Ordinal);
-        var links = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (field, value) in record)
+        foreach (var (name, digest) in record.Files)
         {
-            if (field.StartsWith("f:", StringComparison.Ordinal))
+            if (!store.TryGet(digest, out var blob))
             {
-                if (!Digest.TryParse(value, out var digest) || !store.TryGet(digest, out var blob))
-                {
-                    return null;
-                }
+                return null;
+            }
 
-                files[field[2..]] = blob;
-            }
-            else if (field.StartsWith("l:", StringComparison.Ordinal))
-            {
-                links[field[2..]] = value;
-            }
+            files[name] = blob;
         }
 
-        return new ArchiveContents(archivePath, files, links);
+        return new ArchiveContents(archivePath, files, new Dictionary<string, string>(record.Links, StringComparer.Ordinal));
     }
 
     private static async Task<ArchiveContents> ReadCoreAsync(string archivePath, BlobStore store, CancellationToken cancellationToken)

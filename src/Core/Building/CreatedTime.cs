@@ -1,4 +1,3 @@
-using System.Globalization;
 using Sdk.Containers.Digests;
 using Sdk.Containers.Images;
 using Sdk.Containers.Storage;
@@ -14,13 +13,11 @@ public static class CreatedTime
     /// <param name="unstamped">The image as built with a placeholder time, whose config identifies "nothing else changed".</param>
     public static async Task<Image> StampAsync(ImageBuilder builder, Image unstamped, BuildCache cache, CancellationToken cancellationToken)
     {
-        var key = BuildCache.Key(["created-v1", Digest.Compute(unstamped.ConfigBytes).ToString()]);
-        var created = cache.TryGet("created", key, out var record) && DateTimeOffset.TryParse(record.GetValueOrDefault("created"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var earlier)
-            ? earlier
-            : DateTimeOffset.UtcNow;
+        var key = BuildCache.Key(CacheKinds.CreatedTimes, [Digest.Compute(unstamped.ConfigBytes).ToString()]);
+        var created = cache.TryGet(CacheKinds.CreatedTimes, key, out var record) ? record.Created : DateTimeOffset.UtcNow;
         builder.Created = created;
         var image = builder.Build();
-        await cache.SetAsync("created", key, new Dictionary<string, string> { ["created"] = created.ToString("O", CultureInfo.InvariantCulture) }, cancellationToken).ConfigureAwait(false);
+        await cache.SetAsync(CacheKinds.CreatedTimes, key, new CreatedRecord(created), cancellationToken).ConfigureAwait(false);
         return image;
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Sdk.Containers.References;
 using Sdk.Containers.Storage;
 
@@ -12,22 +11,18 @@ public sealed class UpToDateFileTarget(IImageTarget inner, string path, BuildCac
 {
     public async Task<TargetResult> WriteAsync(ImageArtifact artifact, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken)
     {
-        var key = BuildCache.Key(["archive-output-v1", Path.GetFullPath(path)]);
-        var expected = new Dictionary<string, string>
-        {
-            ["manifest"] = artifact.Digest.ToString(),
-            ["tags"] = string.Join(' ', names.Select(n => n.FamiliarName)),
-            ["timestamp"] = timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-        };
-        if (cache.TryGet("outputs", key, out var written) && written.GetValueOrDefault("stamp") == BuildCache.FileStamp(path)
-            && expected.All(e => written.GetValueOrDefault(e.Key) == e.Value))
+        var key = BuildCache.Key(CacheKinds.Outputs, [Path.GetFullPath(path)]);
+        var familiar = names.Select(n => n.FamiliarName).ToArray();
+        var seconds = timestamp.ToUnixTimeSeconds();
+        if (cache.TryGet(CacheKinds.Outputs, key, out var written) && written.FileStamp == BuildCache.FileStamp(path)
+            && written.Digest == artifact.Digest && written.Timestamp == seconds && written.Names.SequenceEqual(familiar, StringComparer.Ordinal))
         {
             log.Info($"{path} is up to date: it already holds {TargetNames.Describe(names)} ({artifact.Digest})");
             return new TargetResult { ArchivePath = path };
         }
 
         var result = await inner.WriteAsync(artifact, names, cancellationToken).ConfigureAwait(false);
-        await cache.SetAsync("outputs", key, new Dictionary<string, string>(expected) { ["stamp"] = BuildCache.FileStamp(path) }, cancellationToken).ConfigureAwait(false);
+        await cache.SetAsync(CacheKinds.Outputs, key, new OutputRecord(artifact.Digest, familiar, seconds, BuildCache.FileStamp(path)), cancellationToken).ConfigureAwait(false);
         return result;
     }
 }

@@ -33,22 +33,15 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
     public async Task<Layer> WriteAsync(LayerPlan plan, LayerWriterOptions options, CancellationToken cancellationToken)
     {
         var key = cache is null ? null : CacheKey(plan, options);
-        if (key is not null && cache!.TryGet("layers", key, out var record)
-            && Digest.TryParse(record[BuildCache.StoredPrefix + "blob"], out var cachedDigest)
-            && Digest.TryParse(record["diffId"], out var cachedDiffId)
-            && store.TryGet(cachedDigest, out var cachedBlob))
+        if (key is not null && cache!.TryGet(CacheKinds.Layers, key, out var record) && store.TryGet(record.Blob, out var cachedBlob))
         {
-            return Layer.Create(cachedBlob.Path, cachedDigest, cachedBlob.Size, options.Compression.Algorithm, cachedDiffId) with { Reused = true, FromBuildCache = true };
+            return Layer.Create(cachedBlob.Path, record.Blob, cachedBlob.Size, record.Compression, record.DiffId) with { Reused = true, FromBuildCache = true };
         }
 
         var layer = await WriteCoreAsync(plan, options, cancellationToken).ConfigureAwait(false);
         if (key is not null)
         {
-            await cache!.SetAsync("layers", key, new Dictionary<string, string>
-            {
-                [BuildCache.StoredPrefix + "blob"] = layer.Descriptor.Digest.ToString(),
-                ["diffId"] = layer.DiffId.ToString(),
-            }, cancellationToken).ConfigureAwait(false);
+            await cache!.SetAsync(CacheKinds.Layers, key, new LayerRecord(layer.Descriptor.Digest, layer.DiffId, options.Compression.Algorithm), cancellationToken).ConfigureAwait(false);
         }
 
         return layer;
@@ -59,7 +52,7 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
     /// files all keep their size and time is the layer built before.
     /// </summary>
     private static string CacheKey(LayerPlan plan, LayerWriterOptions options)
-        => BuildCache.Key(new[] { "layer-v2", options.Timestamp.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), options.Compression.ToString() }
+        => BuildCache.Key(CacheKinds.Layers, new[] { options.Timestamp.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), options.Compression.ToString() }
             .Concat(plan.Entries.Select(e => $"{e.Path}|{e.Kind}|{(int)e.Mode}|{e.Uid}|{e.Gid}|{e.LinkTarget}|{e.DeviceMajor},{e.DeviceMinor}|{(e.SourcePath is null ? string.Empty : BuildCache.FileStamp(e.SourcePath))}")));
 
     private async Task<Layer> WriteCoreAsync(LayerPlan plan, LayerWriterOptions options, CancellationToken cancellationToken)

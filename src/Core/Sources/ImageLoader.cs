@@ -245,26 +245,15 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
     /// </summary>
     private async Task<LayerCheck> CheckLayerAsync(string path, string name, Digest? expectedDiffId, CancellationToken cancellationToken, Digest? knownBlobDigest = null)
     {
-        var key = BuildCache.Key(["verified-v1", BuildCache.FileStamp(path), expectedDiffId?.ToString() ?? string.Empty]);
-        if (!reverify && _cache.TryGet("verified", key, out var record)
-            && Digest.TryParse(record.GetValueOrDefault("blob"), out var blob) && Digest.TryParse(record.GetValueOrDefault("diffId"), out var diffId)
-            && long.TryParse(record.GetValueOrDefault("size"), System.Globalization.CultureInfo.InvariantCulture, out var size)
-            && long.TryParse(record.GetValueOrDefault("uncompressedSize"), System.Globalization.CultureInfo.InvariantCulture, out var uncompressedSize)
-            && Enum.TryParse<LayerCompression>(record.GetValueOrDefault("compression"), out var compression))
+        var key = BuildCache.Key(CacheKinds.VerifiedBlobs, [BuildCache.FileStamp(path), expectedDiffId?.ToString() ?? string.Empty]);
+        if (!reverify && _cache.TryGet(CacheKinds.VerifiedBlobs, key, out var record))
         {
             Interlocked.Increment(ref _checksSkipped);
-            return new LayerCheck(blob, size, diffId, uncompressedSize, compression, Entries: -1);
+            return new LayerCheck(record.Blob, record.Size, record.DiffId, record.UncompressedSize, record.Compression, Entries: -1);
         }
 
         var check = await LayerVerifier.CheckAsync(path, name, expectedDiffId, cancellationToken, knownBlobDigest: knownBlobDigest).ConfigureAwait(false);
-        await _cache.SetAsync("verified", key, new Dictionary<string, string>
-        {
-            ["blob"] = check.BlobDigest.ToString(),
-            ["diffId"] = check.DiffId.ToString(),
-            ["size"] = check.BlobSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["uncompressedSize"] = check.UncompressedSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["compression"] = check.Compression.ToString(),
-        }, cancellationToken).ConfigureAwait(false);
+        await _cache.SetAsync(CacheKinds.VerifiedBlobs, key, new VerifiedBlobRecord(check.BlobDigest, check.BlobSize, check.DiffId, check.UncompressedSize, check.Compression), cancellationToken).ConfigureAwait(false);
         return check;
     }
 

@@ -1,7 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Sdk.Containers.Digests;
 using Sdk.Containers.IO;
 
 namespace Sdk.Containers.Storage;
@@ -10,13 +10,11 @@ namespace Sdk.Containers.Storage;
 /// Small records beside the blob store that let a build skip work whose inputs have not changed: a layer whose plan
 /// (paths, modes, sizes and modification times of its files) is the same as last time, a base blob verified before
 /// and not touched since. A record only saves work: the blob it names must still be in the store, and a changed file
-/// time merely costs a rebuild that yields the same digest (file times never reach the layer bytes).
+/// time merely costs a rebuild that yields the same digest (file times never reach the layer bytes). Records are typed,
+/// one <see cref="CacheKind{T}"/> each (<see cref="CacheKinds"/>).
 /// </summary>
 public sealed class BuildCache(BlobStore store)
 {
-    /// <summary>Fields whose name starts with this hold digests of blobs that must be in the store for a hit.</summary>
-    public const string StoredPrefix = "stored:";
-
     private string Directory => Path.Combine(store.Root, "index");
 
     /// <summary>A key over the given parts, for use as a record name.</summary>
@@ -39,10 +37,18 @@ public sealed class BuildCache(BlobStore store)
         return info.Exists ? $"{info.FullName}|{info.Length}|{info.LastWriteTimeUtc.Ticks}" : $"{path}|missing";
     }
 
-    public bool TryGet(string kind, string key, out Dictionary<string, string> record)
+    /// <summary>A key for a record of <paramref name="kind"/>, over its version and the given parts.</summary>
+    public static string Key<T>(CacheKind<T> kind, IEnumerable<string> parts) => Key(parts.Prepend(kind.KeyVersion));
+
+    /// <summary>
+    /// The record under <paramref name="key"/>: false when there is none, it does not parse (a damaged record is only
+    /// a miss), or a blob it names is no longer in the store (then the work is done again).
+    /// </summary>
+    public bool TryGet<T>(CacheKind<T> kind, string key, [NotNullWhen(true)] out T? record)
+        where T : class
     {
-        record = [];
-        var path = PathOf(kind, key);
+        record = null;
+        var path = PathOf(kind.Name, key);
         if (!File.Exists(path))
         {
             return false;
@@ -50,46 +56,24 @@ public sealed class BuildCache(BlobStore store)
 
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
-            foreach (var property in document.RootElement.EnumerateObject())
-            {
-                record[property.Name] = property.Value.GetString() ?? string.Empty;
-            }
+            record = JsonSerializer.Deserialize(File.ReadAllBytes(path), kind.Json);
         }
-        catch (Exception ex) when (ex is JsonException or IOException or InvalidOperationException)
+        catch (Exception ex) when (ex is JsonException or IOException or NotSupportedException)
         {
-            // A damaged record is only a cache miss.
             return false;
         }
 
-        // A blob a record says is in the store must still be there; otherwise the work is done again.
-        foreach (var (name, value) in record)
+        if (record is null || kind.StoredBlobs(record).Any(digest => !store.TryGet(digest, out _)))
         {
-            if (name.StartsWith(StoredPrefix, StringComparison.Ordinal) && (!Digest.TryParse(value, out var digest) || !store.TryGet(digest, out _)))
-            {
-                return false;
-            }
+            record = null;
+            return false;
         }
 
         return true;
     }
 
-    public async Task SetAsync(string kind, string key, IReadOnlyDictionary<string, string> record, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        await using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            foreach (var (name, value) in record)
-            {
-                writer.WriteString(name, value);
-            }
-
-            writer.WriteEndObject();
-        }
-
-        await AtomicFile.WriteAllBytesAsync(PathOf(kind, key), buffer.ToArray(), cancellationToken).ConfigureAwait(false);
-    }
+    public Task SetAsync<T>(CacheKind<T> kind, string key, T record, CancellationToken cancellationToken)
+        => AtomicFile.WriteAllBytesAsync(PathOf(kind.Name, key), JsonSerializer.SerializeToUtf8Bytes(record, kind.Json), cancellationToken);
 
     private string PathOf(string kind, string key) => Path.Combine(Directory, kind, key + ".json");
 }

@@ -29,7 +29,7 @@ internal sealed class FileStepRunner(BuildServices services, IBuildProgress prog
     {
         var counter = stage.BeginFileStep();
         var options = services.LayerOptions();
-        var key = BuildCache.Key(new[] { StepCache.KeyVersion, stage.Key, stage.Platform.ToString(), options.Compression.ToString(), options.Timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) }.Concat(step.KeyParts));
+        var key = StepCache.Key(new[] { stage.Key, stage.Platform.ToString(), options.Compression.ToString(), options.Timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) }.Concat(step.KeyParts));
         if (!noCache && services.Steps.TryGet(key) is { } record && Reuse(stage, step, record))
         {
             stage.Advance(key);
