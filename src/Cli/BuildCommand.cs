@@ -79,7 +79,6 @@ internal static class BuildCommand
                 Platform = platforms.Count == 1 ? platforms[0] : null,
                 NoCache = parse.GetValue(noCache),
                 NamedContexts = Pairs(parse.GetValue(contexts) ?? [], "--build-context", fromEnvironment: false),
-                InsecureRegistries = parse.GetValue(CliImages.Insecure) ?? [],
                 Format = parse.GetValue(format) switch
                 {
                     null => null,
@@ -89,13 +88,12 @@ internal static class BuildCommand
                 },
                 Compression = LayerCompressionSetting.Parse(parse.GetValue(compression)),
                 Created = ReproducibleTime.FromEnvironment(),
-                CacheDirectory = parse.GetValue(CliImages.Cache),
                 Secrets = ById((parse.GetValue(secrets) ?? []).Select(BuildSecret.Parse), s => s.Id, "--secret"),
                 Ssh = ById((parse.GetValue(ssh) ?? []).Select(SshAgent.Parse), a => a.Id, "--ssh"),
             };
 
-            using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
-            var targets = outputList.Select(o => o.ToTarget(registries, request.LayerTimestamp, log)).ToArray();
+            using var services = ImageServices.Create(parse.GetValue(CliImages.Cache), new RegistryOptions { InsecureRegistries = parse.GetValue(CliImages.Insecure) ?? [] }, log);
+            var targets = outputList.Select(o => o.ToTarget(services.Registries, request.LayerTimestamp, log)).ToArray();
             if (outputList.Count == 0)
             {
                 log.Warning(ErrorCodes.NoOutput, "No output was given, so the image stays in the build cache only; add --load, --push or --output type=docker,dest=FILE.");
@@ -107,7 +105,7 @@ internal static class BuildCommand
                 foreach (var target in platforms)
                 {
                     log.Info($"Building for {target}");
-                    images.Add((await new DockerfileBuilder(log, progress).BuildAsync(request with { Platform = target }, token)).Image);
+                    images.Add((await new DockerfileBuilder(services, progress).BuildAsync(request with { Platform = target }, token)).Image);
                 }
 
                 var index = ImageArtifact.IndexOf(images);
@@ -124,7 +122,7 @@ internal static class BuildCommand
                 return 0;
             }
 
-            var result = await new DockerfileBuilder(log, progress).BuildAsync(request, token);
+            var result = await new DockerfileBuilder(services, progress).BuildAsync(request, token);
 
             await ImageDelivery.SendAsync(ImageArtifact.Of(result.Image), names, targets, log, token);
             if (parse.GetValue(imageIdFile) is { } idFile)

@@ -38,22 +38,25 @@ internal sealed class CliImages
 
     private CliImages(ParseResult parse)
     {
-        Store = BlobStore.CreateDefault(parse.GetValue(Cache));
-        Session = new RegistrySession(
+        Services = ImageServices.Create(
+            parse.GetValue(Cache),
             new RegistryOptions
             {
                 InsecureRegistries = parse.GetValue(Insecure) ?? [],
                 MaxChunkSize = parse.GetValue(ChunkSize) ?? new RegistryOptions().MaxChunkSize,
             },
-            Log);
+            new ConsoleBuildLog());
         Platform = parse.GetValue(PlatformOption) is { } p ? Images.Platform.Parse(p) : null;
     }
 
-    public BlobStore Store { get; }
+    /// <summary>The command's services, made once; disposed with the command (<c>using var _ = images.Services</c>).</summary>
+    public ImageServices Services { get; }
 
-    public IBuildLog Log { get; } = new ConsoleBuildLog();
+    public BlobStore Store => Services.Store;
 
-    public RegistrySession Session { get; }
+    public RegistrySession Session => Services.Registries;
+
+    public IBuildLog Log => Services.Log;
 
     public Platform? Platform { get; }
 

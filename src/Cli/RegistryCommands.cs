@@ -21,7 +21,7 @@ internal static class RegistryCommands
         command.SetAction((parse, token) => Run(async () =>
         {
             var images = CliImages.From(parse);
-            using var _ = images.Session;
+            using var _ = images.Services;
             var loaded = await images.LoadOneAsync(parse.GetRequiredValue(reference), token);
             ImageReference[] names = loaded.Name is { } n && ImageReference.TryParse(n, out var name) ? [name!] : [];
             var targets = new List<IImageTarget>();
@@ -62,7 +62,7 @@ internal static class RegistryCommands
         command.SetAction((parse, token) => Run(async () =>
         {
             var images = CliImages.From(parse);
-            using var _ = images.Session;
+            using var _ = images.Services;
             var loaded = await images.LoadForPushAsync(parse.GetRequiredValue(source), token);
             await PushToAsync(images, loaded.Select(l => l.Image).ToList(), parse.GetRequiredValue(destination), token);
         }));
@@ -80,7 +80,7 @@ internal static class RegistryCommands
         command.SetAction((parse, token) => Run(async () =>
         {
             var images = CliImages.From(parse);
-            using var _ = images.Session;
+            using var _ = images.Services;
             var image = (await images.LoadOneAsync(parse.GetRequiredValue(target), token)).Image;
             if (parse.GetValue(raw))
             {

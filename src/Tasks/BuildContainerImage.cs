@@ -107,8 +107,6 @@ public sealed class BuildContainerImage : ContainerImageTask
                 LocalRegistry = NullIfEmpty(LocalRegistry),
                 OciLayoutOutputPath = NullIfEmpty(OciLayoutOutputPath),
                 FallbackArchiveOutputPath = NullIfEmpty(FallbackArchiveOutputPath),
-                InsecureRegistries = InsecureRegistries.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                RegistryChunkSize = ParseSize(RegistryChunkSize),
                 Format = ParseFormat(ImageFormat),
                 WorkingDirectory = string.IsNullOrWhiteSpace(WorkingDirectory) ? "/app" : WorkingDirectory,
                 User = NullIfEmpty(ContainerUser),
@@ -123,7 +121,6 @@ public sealed class BuildContainerImage : ContainerImageTask
                 Ports = Ports.Select(p => string.IsNullOrEmpty(p.GetMetadata("Type")) ? p.ItemSpec : $"{p.ItemSpec}/{p.GetMetadata("Type")}").ToArray(),
                 Created = created,
                 LayerTimestamp = ReproducibleTime.Resolve(null, SourceDateEpoch) ?? Layers.LayerWriterOptions.DefaultTimestamp,
-                CacheDirectory = NullIfEmpty(CacheDirectory),
                 Layering = ParseLayering(Layering),
                 Compression = Layers.LayerCompressionSetting.Parse(LayerCompression),
                 GenerateCreatedLabels = GenerateCreatedLabels,
@@ -131,7 +128,12 @@ public sealed class BuildContainerImage : ContainerImageTask
                 ExtraLayers = ExtraLayers.Select(ToExtraLayer).ToArray(),
             };
 
-            var result = new ContainerPublisher(new MSBuildLog(Log)).PublishAsync(request, Cancellation.Token).GetAwaiter().GetResult();
+            using var services = ImageServices.Create(NullIfEmpty(CacheDirectory), new Registry.RegistryOptions
+            {
+                InsecureRegistries = InsecureRegistries.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                MaxChunkSize = ParseSize(RegistryChunkSize) ?? new Registry.RegistryOptions().MaxChunkSize,
+            }, new MSBuildLog(Log));
+            var result = new ContainerPublisher(services).PublishAsync(request, Cancellation.Token).GetAwaiter().GetResult();
             SetOutputs(result);
         });
     }

@@ -74,7 +74,6 @@ public sealed class BuildDockerfileImage : ContainerImageTask
                 LocalRegistry = NullIfEmpty(LocalRegistry),
                 FallbackArchiveOutputPath = NullIfEmpty(FallbackArchiveOutputPath),
                 OciLayoutOutputPath = NullIfEmpty(OciLayoutOutputPath),
-                InsecureRegistries = InsecureRegistries.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 BuildArguments = BuildArguments.ToDictionary(a => a.ItemSpec, a => a.GetMetadata("Value"), StringComparer.Ordinal),
                 Secrets = Secrets.Select(ToSecret).ToDictionary(s => s.Id, StringComparer.Ordinal),
                 Ssh = SshAgents.Select(a => new Dockerfiles.SshAgent(a.ItemSpec, NullIfEmpty(a.GetMetadata("Socket")))).ToDictionary(a => a.Id, StringComparer.Ordinal),
@@ -90,10 +89,13 @@ public sealed class BuildDockerfileImage : ContainerImageTask
                 Compression = Layers.LayerCompressionSetting.Parse(LayerCompression),
                 Created = ReproducibleTime.Resolve(ImageCreated, SourceDateEpoch),
                 LayerTimestamp = ReproducibleTime.Resolve(null, SourceDateEpoch) ?? Layers.LayerWriterOptions.DefaultTimestamp,
-                CacheDirectory = NullIfEmpty(CacheDirectory),
             };
 
-            var result = new DockerfilePublisher(new MSBuildLog(Log)).PublishAsync(request, Cancellation.Token).GetAwaiter().GetResult();
+            using var services = ImageServices.Create(NullIfEmpty(CacheDirectory), new Registry.RegistryOptions
+            {
+                InsecureRegistries = InsecureRegistries.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            }, new MSBuildLog(Log));
+            var result = new DockerfilePublisher(services).PublishAsync(request, Cancellation.Token).GetAwaiter().GetResult();
             SetOutputs(result);
         });
     }

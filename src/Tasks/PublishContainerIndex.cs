@@ -49,7 +49,11 @@ public sealed class PublishContainerIndex : Microsoft.Build.Utilities.Task, ICan
             References.ImageReference.ValidateRepository(Repository.Trim(), "ContainerRepository");
         }
 
-        var result = new ContainerIndexPublisher(new MSBuildLog(Log)).PublishAsync(new ContainerIndexRequest
+        using var services = ImageServices.Create(string.IsNullOrWhiteSpace(CacheDirectory) ? null : CacheDirectory, new Registry.RegistryOptions
+        {
+            InsecureRegistries = InsecureRegistries.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        }, new MSBuildLog(Log));
+        var result = new ContainerIndexPublisher(services).PublishAsync(new ContainerIndexRequest
         {
             PlatformLayouts = PlatformLayouts.Select(l => l.ItemSpec).ToArray(),
             Repository = Repository.Trim(),
@@ -58,9 +62,7 @@ public sealed class PublishContainerIndex : Microsoft.Build.Utilities.Task, ICan
             Registry = string.IsNullOrWhiteSpace(Registry) ? null : Registry,
             ArchiveOutputPath = string.IsNullOrWhiteSpace(ArchiveOutputPath) ? null : ArchiveOutputPath,
             LocalRegistry = string.IsNullOrWhiteSpace(LocalRegistry) ? null : LocalRegistry,
-            InsecureRegistries = InsecureRegistries.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             LayerTimestamp = ReproducibleTime.Resolve(null, SourceDateEpoch) ?? Layers.LayerWriterOptions.DefaultTimestamp,
-            CacheDirectory = string.IsNullOrWhiteSpace(CacheDirectory) ? null : CacheDirectory,
         }, _cancellation.Token).GetAwaiter().GetResult();
         GeneratedContainerDigest = result.IndexDigest.ToString();
         GeneratedContainerManifest = System.Text.Encoding.UTF8.GetString(result.IndexBytes);

@@ -30,7 +30,6 @@ public class ContainerPublisherTests
         BaseImage = $"oci:{layout}:runtime",
         AssemblyName = "Hello",
         ArchiveOutputPath = work.Combine("out") + "/",
-        CacheDirectory = work.Combine("cache"),
         Created = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),
     };
 
@@ -39,7 +38,7 @@ public class ContainerPublisherTests
     {
         var (work, layout) = await MakeBaseAsync();
         using var _ = work;
-        var result = await new ContainerPublisher(NullBuildLog.Instance).PublishAsync(Request(work, layout) with
+        var result = await new ContainerPublisher(TestServices.For(work.Combine("cache"))).PublishAsync(Request(work, layout) with
         {
             WorkingDirectory = "/srv/app",
             Ports = ["8080", "53/udp"],
@@ -66,7 +65,7 @@ public class ContainerPublisherTests
         Assert.Equal(result.Image.ManifestDigest, loaded.Single().Image.ManifestDigest);
 
         // The config keeps the working directory as written; the app path is joined properly either way.
-        var slash = await new ContainerPublisher(NullBuildLog.Instance).PublishAsync(Request(work, layout) with { WorkingDirectory = "/app/" }, CancellationToken.None);
+        var slash = await new ContainerPublisher(TestServices.For(work.Combine("cache"))).PublishAsync(Request(work, layout) with { WorkingDirectory = "/app/" }, CancellationToken.None);
         Assert.Equal("/app/", slash.Image.Config.Config!.WorkingDir);
         Assert.Equal(["dotnet", "/app/Hello.dll"], slash.Image.Config.Config.Entrypoint!);
     }
@@ -76,7 +75,7 @@ public class ContainerPublisherTests
     {
         var (work, layout) = await MakeBaseAsync();
         using var _ = work;
-        var result = await new ContainerPublisher(NullBuildLog.Instance).PublishAsync(Request(work, layout) with
+        var result = await new ContainerPublisher(TestServices.For(work.Combine("cache"))).PublishAsync(Request(work, layout) with
         {
             SelfContained = true,
             User = "root",
@@ -99,7 +98,7 @@ public class ContainerPublisherTests
     {
         var (work, layout) = await MakeBaseAsync();
         using var _ = work;
-        var result = await new ContainerPublisher(NullBuildLog.Instance).PublishAsync(Request(work, layout) with
+        var result = await new ContainerPublisher(TestServices.For(work.Combine("cache"))).PublishAsync(Request(work, layout) with
         {
             Entrypoint = ["/usr/bin/tini", "--"],
             AppCommandArgs = ["--urls", "http://+:8080"],
@@ -131,7 +130,7 @@ public class ContainerPublisherTests
     {
         var (work, layout) = await MakeBaseAsync();
         using var _ = work;
-        var ex = await Assert.ThrowsAsync<ContainerException>(() => new ContainerPublisher(NullBuildLog.Instance).PublishAsync(change(Request(work, layout)), CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<ContainerException>(() => new ContainerPublisher(TestServices.For(work.Combine("cache"))).PublishAsync(change(Request(work, layout)), CancellationToken.None));
         Assert.Equal(code, ex.Code);
         Assert.Contains(message, ex.Message);
         Assert.False(Directory.Exists(work.Combine("out")) && Directory.EnumerateFileSystemEntries(work.Combine("out")).Any());

@@ -13,10 +13,9 @@ public sealed class DockerfileBuilderTests
     private static Task<DockerfileBuildResult> Build(TempDirectory work, string dockerfile, bool noCache = false)
     {
         work.WriteFile("context/Dockerfile", dockerfile);
-        return new DockerfileBuilder(NullBuildLog.Instance).BuildAsync(new DockerfileBuildRequest
+        return new DockerfileBuilder(TestServices.For(work.Combine("cache"))).BuildAsync(new DockerfileBuildRequest
         {
             ContextDirectory = work.Combine("context"),
-            CacheDirectory = work.Combine("cache"),
             NoCache = noCache,
             Platform = Platform.Parse("linux/amd64"),
         }, CancellationToken.None);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FsCheck;
 using FsCheck.Fluent;
 using Sdk.Containers.Dockerfiles;
@@ -7,8 +6,8 @@ namespace Sdk.Containers.Tests;
 
 /// <summary>
 /// Property-based fuzzing of the Dockerfile parser and the shell lexer: any input either parses or fails with our own
-/// exception type, never anything else, and within a time bound. The budget is fixed for CI; SDK_CONTAINERS_FUZZ_CASES
-/// raises it for longer runs.
+/// exception type, never anything else. (No case is timed: a pathological input would hang the run, not flake it.)
+/// The budget is fixed for CI; SDK_CONTAINERS_FUZZ_CASES raises it for longer runs.
 /// </summary>
 public class DockerfileFuzzTests
 {
@@ -31,7 +30,6 @@ public class DockerfileFuzzTests
     {
         var property = Prop.ForAll(DockerfileText().ToArbitrary(), text =>
         {
-            var clock = Stopwatch.StartNew();
             try
             {
                 var ast = DockerfileParser.Parse(text, "fuzz/Dockerfile");
@@ -42,8 +40,6 @@ public class DockerfileFuzzTests
             {
                 Assert.StartsWith("fuzz/Dockerfile", ex.Message);
             }
-
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"parsing took {clock.Elapsed} for {text.Length} characters");
         });
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(Cases).WithQuietOnSuccess(true), property);
     }
@@ -54,7 +50,6 @@ public class DockerfileFuzzTests
         var environment = new Dictionary<string, string> { ["a"] = "x y", ["name"] = "*v*", ["NULL"] = string.Empty };
         var property = Prop.ForAll(DockerfileText().ToArbitrary(), text =>
         {
-            var clock = Stopwatch.StartNew();
             foreach (var escape in new[] { '\\', '`' })
             {
                 try
@@ -67,8 +62,6 @@ public class DockerfileFuzzTests
                 {
                 }
             }
-
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"expansion took {clock.Elapsed} for {text.Length} characters");
         });
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(Cases).WithQuietOnSuccess(true), property);
     }

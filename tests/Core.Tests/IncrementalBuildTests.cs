@@ -57,14 +57,13 @@ public class IncrementalBuildTests
             BaseImage = $"oci:{work.Combine("base")}:base",
             AssemblyName = "app",
             ArchiveOutputPath = work.Combine("out", "app.tar"),
-            CacheDirectory = work.Combine("cache"),
         };
         var log = new RecordingLog();
 
-        var first = await new ContainerPublisher(log).PublishAsync(request, CancellationToken.None);
+        var first = await new ContainerPublisher(TestServices.For(work.Combine("cache"), log)).PublishAsync(request, CancellationToken.None);
         var written = File.GetLastWriteTimeUtc(first.ArchivePath!);
         log.Lines.Clear();
-        var second = await new ContainerPublisher(log).PublishAsync(request, CancellationToken.None);
+        var second = await new ContainerPublisher(TestServices.For(work.Combine("cache"), log)).PublishAsync(request, CancellationToken.None);
 
         Assert.Equal(first.Image.ManifestDigest, second.Image.ManifestDigest);
         Assert.All(second.Image.Layers.Skip(baseImage.Layers.Count), l => Assert.True(l.FromBuildCache));
@@ -75,7 +74,7 @@ public class IncrementalBuildTests
 
         // A real change makes a new image, with a new creation time.
         work.WriteFile("publish/app.dll", "IL, changed");
-        var third = await new ContainerPublisher(log).PublishAsync(request, CancellationToken.None);
+        var third = await new ContainerPublisher(TestServices.For(work.Combine("cache"), log)).PublishAsync(request, CancellationToken.None);
         Assert.NotEqual(first.Image.ManifestDigest, third.Image.ManifestDigest);
         Assert.Equal(third.Image.Config.Created, third.Image.Config.History![^1].Created);
     }

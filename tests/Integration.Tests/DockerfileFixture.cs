@@ -41,15 +41,17 @@ public sealed class DockerfileFixture : IDisposable
 
     public TempDirectory Work => _work;
 
-    public Task<DockerfileBuildResult> BuildOursAsync(string context, IReadOnlyDictionary<string, string> buildArguments, bool noCache = false, IBuildLog? log = null, string? cache = null, Snapshotter? snapshotter = null)
-        => new DockerfileBuilder(log ?? NullBuildLog.Instance).BuildAsync(new DockerfileBuildRequest
+    public async Task<DockerfileBuildResult> BuildOursAsync(string context, IReadOnlyDictionary<string, string> buildArguments, bool noCache = false, IBuildLog? log = null, string? cache = null, Snapshotter? snapshotter = null)
+    {
+        using var services = TestServices.For(cache ?? Cache, log);
+        return await new DockerfileBuilder(services).BuildAsync(new DockerfileBuildRequest
         {
             ContextDirectory = context,
             BuildArguments = buildArguments,
             NoCache = noCache,
-            CacheDirectory = cache ?? Cache,
             Snapshotter = snapshotter,
         }, CancellationToken.None);
+    }
 
     /// <summary>BuildKit, as the test engine embeds it, driven by Debian's docker client.</summary>
     public static ProcessResult BuildWithBuildKit(string context, string tag, IReadOnlyDictionary<string, string> buildArguments)

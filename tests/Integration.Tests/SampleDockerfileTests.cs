@@ -42,15 +42,17 @@ public sealed class SampleFixture : IDisposable
         return context;
     }
 
-    public Task<DockerfileBuildResult> BuildAsync(string context, string? cache = null, Snapshotter? snapshotter = null, string? target = null, IBuildLog? log = null)
-        => new DockerfileBuilder(log ?? NullBuildLog.Instance).BuildAsync(new DockerfileBuildRequest
+    public async Task<DockerfileBuildResult> BuildAsync(string context, string? cache = null, Snapshotter? snapshotter = null, string? target = null, IBuildLog? log = null)
+    {
+        using var services = TestServices.For(cache ?? Cache, log);
+        return await new DockerfileBuilder(services).BuildAsync(new DockerfileBuildRequest
         {
             ContextDirectory = context,
-            CacheDirectory = cache ?? Cache,
             Snapshotter = snapshotter,
             Target = target,
             Created = DateTimeOffset.FromUnixTimeSeconds(1700000000),
         }, CancellationToken.None);
+    }
 
     public void Dispose()
     {

@@ -28,8 +28,6 @@ public sealed record DockerfileBuildRequest
     /// </summary>
     public IReadOnlyDictionary<string, string> NamedContexts { get; init; } = new Dictionary<string, string>();
 
-    public IReadOnlyList<string> InsecureRegistries { get; init; } = [];
-
     /// <summary>The manifest format; the base image's (Docker for FROM scratch) when null.</summary>
     public ImageFormat? Format { get; init; }
 
@@ -48,8 +46,6 @@ public sealed record DockerfileBuildRequest
     /// <summary>How steps get their root; chosen by SDK_CONTAINERS_SNAPSHOTTER, else overlayfs where it mounts, when null.</summary>
     public Snapshotter? Snapshotter { get; init; }
 
-    /// <summary>The blob store and build cache; the shared user cache when null.</summary>
-    public string? CacheDirectory { get; init; }
 }
 
 /// <param name="StepsRun">Filesystem steps done (RUN, COPY, ADD, WORKDIR) rather than taken from the cache.</param>

@@ -16,8 +16,10 @@ namespace Sdk.Containers.Dockerfiles;
 /// WORKDIR change a root file system whose difference becomes the next layer. Only the stages the target needs are
 /// built, and a step whose inputs are unchanged takes its layer from the cache without touching any file.
 /// </summary>
-public sealed class DockerfileBuilder(IBuildLog log, IBuildProgress? progress = null)
+public sealed class DockerfileBuilder(ImageServices imageServices, IBuildProgress? progress = null)
 {
+    private readonly IBuildLog _log = imageServices.Log;
+
     public async Task<DockerfileBuildResult> BuildAsync(DockerfileBuildRequest request, CancellationToken cancellationToken)
     {
         var context = Path.GetFullPath(request.ContextDirectory);
@@ -52,15 +54,14 @@ public sealed class DockerfileBuilder(IBuildLog log, IBuildProgress? progress = 
         InstructionChecks.CheckAll(stages, errors.Error);
         var inputs = new BuildInputs(request, ast, name, errors, stages, target, host, context, dockerfile);
 
-        var store = BlobStore.CreateDefault(request.CacheDirectory);
-        using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
+        var store = imageServices.Store;
         DockerfileBuildResult result;
-        using (var workspace = BuildWorkspace.Create(Path.Combine(store.Root, "builds"), log.Info))
+        using (var workspace = BuildWorkspace.Create(Path.Combine(store.Root, "builds"), _log.Info))
         {
             var snapshotter = ChooseSnapshotter(request, workspace, name);
-            var services = new BuildServices(log, store, workspace, snapshotter, request, name);
-            var images = new BuildImages(inputs, services, new ImageLoader(store, registries));
-            var graph = new StageGraph(inputs, services, images, progress ?? new PlainBuildProgress(log));
+            var services = new BuildServices(_log, store, imageServices.Cache, workspace, snapshotter, request, name);
+            var images = new BuildImages(inputs, services, new ImageLoader(store, imageServices.Registries));
+            var graph = new StageGraph(inputs, services, images, progress ?? new PlainBuildProgress(_log));
             var stage = await graph.StageAsync(targetIndex, cancellationToken).ConfigureAwait(false);
             var builder = stage.Image;
             builder.Created = request.Created;
@@ -72,8 +73,8 @@ public sealed class DockerfileBuilder(IBuildLog log, IBuildProgress? progress = 
 
             var counters = services.Counters;
             counters.Mounts = workspace.Mounts;
-            log.Info($"Built {(stages[targetIndex].Name is { } n ? $"stage {n}" : name)}: {image.Layers.Count} layers, {counters.StepsRun} steps run, {counters.StepsCached} from the cache; image ID {image.ConfigDigest}");
-            log.Detail($"{counters.LayersUnpacked} layers unpacked, {counters.Mounts} overlay mounts ({snapshotter})");
+            _log.Info($"Built {(stages[targetIndex].Name is { } n ? $"stage {n}" : name)}: {image.Layers.Count} layers, {counters.StepsRun} steps run, {counters.StepsCached} from the cache; image ID {image.ConfigDigest}");
+            _log.Detail($"{counters.LayersUnpacked} layers unpacked, {counters.Mounts} overlay mounts ({snapshotter})");
             result = new DockerfileBuildResult(image, counters.StepsRun, counters.StepsCached) { LayersUnpacked = counters.LayersUnpacked, Mounts = counters.Mounts, Snapshotter = snapshotter };
         }
 
@@ -105,13 +106,13 @@ public sealed class DockerfileBuilder(IBuildLog log, IBuildProgress? progress = 
             var (count, freed) = snapshots.Evict(limit);
             if (count > 0)
             {
-                log.Info($"Removed {count} least recently used snapshots ({freed / 1048576.0:F0} MB) to keep the snapshot store within {limit / 1048576.0:F0} MB");
+                _log.Info($"Removed {count} least recently used snapshots ({freed / 1048576.0:F0} MB) to keep the snapshot store within {limit / 1048576.0:F0} MB");
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // The build is done; a store it could not trim is trimmed by the next one.
-            log.Detail($"The snapshot store was not trimmed: {ex.Message}");
+            _log.Detail($"The snapshot store was not trimmed: {ex.Message}");
         }
     }
 
@@ -144,7 +145,7 @@ public sealed class DockerfileBuilder(IBuildLog log, IBuildProgress? progress = 
             throw new ContainerException(ErrorCodes.OverlayUnavailable, $"{file}: overlayfs cannot be mounted under {workspace.Root} ({problem}).");
         }
 
-        log.Info($"overlayfs cannot be mounted under {workspace.Root} ({problem}); steps run on copied roots instead, which unpacks every layer each build.");
+        _log.Info($"overlayfs cannot be mounted under {workspace.Root} ({problem}); steps run on copied roots instead, which unpacks every layer each build.");
         return Snapshotter.Native;
     }
 

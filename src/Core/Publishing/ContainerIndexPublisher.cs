@@ -25,13 +25,8 @@ public sealed record ContainerIndexRequest
 
     public string? LocalRegistry { get; init; }
 
-    public IReadOnlyList<string> InsecureRegistries { get; init; } = [];
-
-    public long? RegistryChunkSize { get; init; }
-
     public DateTimeOffset LayerTimestamp { get; init; } = Layers.LayerWriterOptions.DefaultTimestamp;
 
-    public string? CacheDirectory { get; init; }
 }
 
 public sealed record ContainerIndexResult(IReadOnlyList<Image> Images, byte[] IndexBytes, Digest IndexDigest, string IndexMediaType, string? ArchivePath);
@@ -41,7 +36,7 @@ public sealed record ContainerIndexResult(IReadOnlyList<Image> Images, byte[] In
 /// images) pushed to a registry by tag after every image it lists, or written as an oci-archive; a local engine gets
 /// the image of its own platform, since classic engines cannot load an index.
 /// </summary>
-public sealed class ContainerIndexPublisher(IBuildLog log)
+public sealed class ContainerIndexPublisher(ImageServices services)
 {
     public async Task<ContainerIndexResult> PublishAsync(ContainerIndexRequest request, CancellationToken cancellationToken)
     {
@@ -51,8 +46,8 @@ public sealed class ContainerIndexPublisher(IBuildLog log)
             ImageReference.ValidateTag(tag, "ContainerImageTags");
         }
 
-        var store = BlobStore.CreateDefault(request.CacheDirectory);
-        var loader = new ImageLoader(store);
+        var log = services.Log;
+        var loader = new ImageLoader(services.Store);
         var images = new List<Image>();
         foreach (var layout in request.PlatformLayouts)
         {
@@ -68,11 +63,6 @@ public sealed class ContainerIndexPublisher(IBuildLog log)
 
         var registry = string.IsNullOrWhiteSpace(request.Registry) ? null : ContainerPublisher.NormalizeRegistry(request.Registry);
         var names = request.Tags.Select(t => ImageReference.Of(registry, request.Repository, t)).ToArray();
-        using var registries = new RegistrySession(new RegistryOptions
-        {
-            InsecureRegistries = request.InsecureRegistries,
-            MaxChunkSize = request.RegistryChunkSize ?? new RegistryOptions().MaxChunkSize,
-        }, log);
         var targets = await PublishTargets.ChooseAsync(new PublishDestinations
         {
             Registry = registry,
@@ -80,7 +70,7 @@ public sealed class ContainerIndexPublisher(IBuildLog log)
             LocalRegistry = request.LocalRegistry,
             Timestamp = request.LayerTimestamp,
             Index = true,
-        }, registries, new BuildCache(store), log, cancellationToken).ConfigureAwait(false);
+        }, services.Registries, services.Cache, log, cancellationToken).ConfigureAwait(false);
         var artifact = ImageArtifact.IndexOf(images);
         var results = await ImageDelivery.SendAsync(artifact, names, targets, log, cancellationToken).ConfigureAwait(false);
         var index = artifact.Index!;

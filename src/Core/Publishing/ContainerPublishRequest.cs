@@ -43,12 +43,6 @@ public sealed record ContainerPublishRequest
     /// <summary>Where the archive goes when the image was to be loaded into an engine and none answers.</summary>
     public string? FallbackArchiveOutputPath { get; init; }
 
-    /// <summary>Registries that may be reached over plain HTTP (loopback ones always may).</summary>
-    public IReadOnlyList<string> InsecureRegistries { get; init; } = [];
-
-    /// <summary>The largest request body of a blob upload; larger blobs go in chunks. Null: the default (64 MiB).</summary>
-    public long? RegistryChunkSize { get; init; }
-
     public IReadOnlyList<string> Tags { get; init; } = ["latest"];
 
     /// <summary>When set and no tags are given, tags come from this version (see <see cref="References.VersionTags"/>).</summary>
@@ -104,8 +98,6 @@ public sealed record ContainerPublishRequest
 
     public IReadOnlyList<ExtraLayer> ExtraLayers { get; init; } = [];
 
-    /// <summary>The blob store; the shared user cache when null.</summary>
-    public string? CacheDirectory { get; init; }
 }
 
 public sealed record ContainerPublishResult(

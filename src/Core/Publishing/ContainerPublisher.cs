@@ -15,13 +15,16 @@ namespace Sdk.Containers.Publishing;
 /// The publish path: a publish folder becomes a layer atop a base image, with the run settings of a .NET app, and the
 /// image goes to its sink. Every host (MSBuild task, CLI) calls this; none of them holds logic of its own.
 /// </summary>
-public sealed class ContainerPublisher(IBuildLog log)
+public sealed class ContainerPublisher(ImageServices services)
 {
     public async Task<ContainerPublishResult> PublishAsync(ContainerPublishRequest request, CancellationToken cancellationToken)
     {
         var repository = ResolveRepository(request);
         var tags = ResolveTags(request);
-        var store = BlobStore.CreateDefault(request.CacheDirectory);
+        var log = services.Log;
+        var store = services.Store;
+        var cache = services.Cache;
+        var registries = services.Registries;
         var platform = Platform.FromRuntimeIdentifier(request.RuntimeIdentifier);
         var workingDirectory = NormalizeWorkingDirectory(request.WorkingDirectory);
         var ports = request.Ports.Select(ParsePort).ToArray();
@@ -32,15 +35,8 @@ public sealed class ContainerPublisher(IBuildLog log)
             throw new ContainerException(ErrorCodes.PublishDirectoryMissing, $"The publish directory '{request.PublishDirectory}' does not exist; run the Publish target before PublishContainer.");
         }
 
-        var registryOptions = new RegistryOptions
-        {
-            InsecureRegistries = request.InsecureRegistries,
-            MaxChunkSize = request.RegistryChunkSize ?? new RegistryOptions().MaxChunkSize,
-        };
-        using var registries = new RegistrySession(registryOptions, log);
         var registry = string.IsNullOrWhiteSpace(request.Registry) ? null : NormalizeRegistry(request.Registry);
         var names = tags.Select(t => ImageReference.Of(registry, repository, t)).ToArray();
-        var cache = new BuildCache(store);
         var targets = await PublishTargets.ChooseAsync(new PublishDestinations
         {
             Registry = registry,

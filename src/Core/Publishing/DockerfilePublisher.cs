@@ -38,8 +38,6 @@ public sealed record DockerfilePublishRequest
 
     public Platform? Platform { get; init; }
 
-    public IReadOnlyList<string> InsecureRegistries { get; init; } = [];
-
     public ImageFormat? Format { get; init; }
 
     public Layers.LayerCompressionSetting Compression { get; init; } = Layers.LayerCompressionSetting.Default;
@@ -48,14 +46,13 @@ public sealed record DockerfilePublishRequest
 
     public DateTimeOffset LayerTimestamp { get; init; } = Layers.LayerWriterOptions.DefaultTimestamp;
 
-    public string? CacheDirectory { get; init; }
 }
 
 /// <summary>
 /// The container step for a project with a Dockerfile (ContainerDockerfile): the Dockerfile is built with the publish
 /// folder as its context, and the image goes to the same targets as the publish path (<see cref="PublishTargets"/>).
 /// </summary>
-public sealed class DockerfilePublisher(IBuildLog log)
+public sealed class DockerfilePublisher(ImageServices services)
 {
     public async Task<ContainerPublishResult> PublishAsync(DockerfilePublishRequest request, CancellationToken cancellationToken)
     {
@@ -72,7 +69,7 @@ public sealed class DockerfilePublisher(IBuildLog log)
 
         var registry = string.IsNullOrWhiteSpace(request.Registry) ? null : ContainerPublisher.NormalizeRegistry(request.Registry);
         var names = request.Tags.Select(t => References.ImageReference.Of(registry, request.Repository, t)).ToArray();
-        using var registries = new RegistrySession(new RegistryOptions { InsecureRegistries = request.InsecureRegistries }, log);
+        var log = services.Log;
         var targets = await PublishTargets.ChooseAsync(new PublishDestinations
         {
             Registry = registry,
@@ -81,9 +78,9 @@ public sealed class DockerfilePublisher(IBuildLog log)
             LocalRegistry = request.LocalRegistry,
             FallbackArchivePath = string.IsNullOrWhiteSpace(request.FallbackArchiveOutputPath) ? null : ContainerPublisher.ResolveArchivePath(request.FallbackArchiveOutputPath, request.Repository),
             Timestamp = request.LayerTimestamp,
-        }, registries, new Storage.BuildCache(Storage.BlobStore.CreateDefault(request.CacheDirectory)), log, cancellationToken).ConfigureAwait(false);
+        }, services.Registries, services.Cache, log, cancellationToken).ConfigureAwait(false);
 
-        var result = await new DockerfileBuilder(log).BuildAsync(new DockerfileBuildRequest
+        var result = await new DockerfileBuilder(services).BuildAsync(new DockerfileBuildRequest
         {
             ContextDirectory = request.ContextDirectory,
             DockerfilePath = request.Dockerfile,
@@ -92,12 +89,10 @@ public sealed class DockerfilePublisher(IBuildLog log)
             Ssh = request.Ssh,
             Target = request.Target,
             Platform = request.Platform,
-            InsecureRegistries = request.InsecureRegistries,
             Format = request.Format,
             Compression = request.Compression,
             Created = request.Created,
             LayerTimestamp = request.LayerTimestamp,
-            CacheDirectory = request.CacheDirectory,
         }, cancellationToken).ConfigureAwait(false);
 
         var results = await ImageDelivery.SendAsync(ImageArtifact.Of(result.Image), names, targets, log, cancellationToken).ConfigureAwait(false);

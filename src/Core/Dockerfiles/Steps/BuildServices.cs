@@ -8,7 +8,7 @@ namespace Sdk.Containers.Dockerfiles;
 
 /// <summary>What steps write with, made once per build: the log, the blob store and step cache, the workspace and
 /// the roots steps run on, the OCI runtime, and the counters of work done.</summary>
-internal sealed class BuildServices(IBuildLog log, BlobStore store, BuildWorkspace workspace, Snapshotter snapshotter, DockerfileBuildRequest request, string file)
+internal sealed class BuildServices(IBuildLog log, BlobStore store, BuildCache cache, BuildWorkspace workspace, Snapshotter snapshotter, DockerfileBuildRequest request, string file)
 {
     private OverlayStageRoots? _overlay;
     private OciRuntime? _runtime;
@@ -17,7 +17,7 @@ internal sealed class BuildServices(IBuildLog log, BlobStore store, BuildWorkspa
 
     public BlobStore Store => store;
 
-    public BuildCache Cache { get; } = new(store);
+    public BuildCache Cache => cache;
 
     public StepCache Steps => field ??= new StepCache(Cache);
 
