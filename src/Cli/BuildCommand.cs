@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Sdk.Containers.Dockerfiles;
-using Sdk.Containers.ImageTargets;
+using Sdk.Containers.Targets;
 using Sdk.Containers.Images;
 using Sdk.Containers.Layers;
 using Sdk.Containers.Progress;
@@ -35,8 +35,8 @@ internal static class BuildCommand
         {
             context, file, tags, buildArgs, target, platform, noCache, outputs, load, push, contexts, progressOption, format, compression, imageIdFile, secrets, ssh,
         };
-        command.Options.Add(CliImages.Cache);
-        command.Options.Add(CliImages.Insecure);
+        command.Options.Add(ImageCommandContext.Cache);
+        command.Options.Add(ImageCommandContext.Insecure);
         command.SetAction((parse, token) => CliErrors.RunAsync(async () =>
         {
             var mode = parse.GetValue(progressOption) ?? "auto";
@@ -92,7 +92,7 @@ internal static class BuildCommand
                 Ssh = ById((parse.GetValue(ssh) ?? []).Select(SshAgent.Parse), a => a.Id, "--ssh"),
             };
 
-            using var services = ImageServices.Create(parse.GetValue(CliImages.Cache), new RegistryOptions { InsecureRegistries = parse.GetValue(CliImages.Insecure) ?? [] }, log);
+            using var services = ImageServices.Create(parse.GetValue(ImageCommandContext.Cache), new RegistryOptions { InsecureRegistries = parse.GetValue(ImageCommandContext.Insecure) ?? [] }, log);
             var targets = outputList.Select(o => o.ToTarget(services.Registries, request.LayerTimestamp, log)).ToArray();
             if (outputList.Count == 0)
             {

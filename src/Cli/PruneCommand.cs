@@ -12,10 +12,10 @@ internal static class PruneCommand
         var all = new Option<bool>("--all", "-a") { Description = "Remove every snapshot, not only those unused for a week." };
         var keep = new Option<string?>("--keep-storage") { Description = "Remove least recently used snapshots until they take at most SIZE (bytes, or with KB, MB, GB)." };
         var command = new Command("prune", "Remove unpacked layers (snapshots) of Dockerfile builds, and what interrupted builds left.") { all, keep };
-        command.Options.Add(CliImages.Cache);
+        command.Options.Add(ImageCommandContext.Cache);
         command.SetAction((parse, token) => CliErrors.RunAsync(() =>
         {
-            var store = BlobStore.CreateDefault(parse.GetValue(CliImages.Cache));
+            var store = BlobStore.CreateDefault(parse.GetValue(ImageCommandContext.Cache));
             var builds = Path.Combine(store.Root, "builds");
             if (Directory.Exists(builds))
             {

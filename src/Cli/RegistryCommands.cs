@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using System.Text.Json;
-using Sdk.Containers.ImageTargets;
+using Sdk.Containers.Targets;
 using Sdk.Containers.Images;
 using Sdk.Containers.References;
 using Sdk.Containers.Registry;
@@ -17,10 +17,10 @@ internal static class RegistryCommands
         var layout = new Option<string?>("--oci-layout") { Description = "Also write the image into this OCI layout directory." };
         var archive = new Option<string?>("--archive") { Description = "Also write a `docker load` tarball here." };
         var command = new Command("pull", "Pull an image into the local blob store (and optionally a layout or tarball), verifying every digest.") { reference, layout, archive };
-        CliImages.AddTo(command);
+        ImageCommandContext.AddTo(command);
         command.SetAction((parse, token) => Run(async () =>
         {
-            var images = CliImages.From(parse);
+            var images = ImageCommandContext.From(parse);
             using var _ = images.Services;
             var loaded = await images.LoadOneAsync(parse.GetRequiredValue(reference), token);
             ImageReference[] names = loaded.Name is { } n && ImageReference.TryParse(n, out var name) ? [name!] : [];
@@ -58,10 +58,10 @@ internal static class RegistryCommands
         var source = new Argument<string>("SOURCE") { Description = sourceDescription };
         var destination = new Argument<string>("DESTINATION") { Description = "Where to push, e.g. registry.example.com/team/app:1.0." };
         var command = new Command(name, description) { source, destination };
-        CliImages.AddTo(command, push: true);
+        ImageCommandContext.AddTo(command, push: true);
         command.SetAction((parse, token) => Run(async () =>
         {
-            var images = CliImages.From(parse);
+            var images = ImageCommandContext.From(parse);
             using var _ = images.Services;
             var loaded = await images.LoadForPushAsync(parse.GetRequiredValue(source), token);
             await PushToAsync(images, loaded.Select(l => l.Image).ToList(), parse.GetRequiredValue(destination), token);
@@ -76,10 +76,10 @@ internal static class RegistryCommands
         var config = new Option<bool>("--config") { Description = "Print the config exactly as stored." };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary." };
         var command = new Command("inspect", "Show the manifest, config and digests of an image.") { target, raw, config, json };
-        CliImages.AddTo(command);
+        ImageCommandContext.AddTo(command);
         command.SetAction((parse, token) => Run(async () =>
         {
-            var images = CliImages.From(parse);
+            var images = ImageCommandContext.From(parse);
             using var _ = images.Services;
             var image = (await images.LoadOneAsync(parse.GetRequiredValue(target), token)).Image;
             if (parse.GetValue(raw))
@@ -130,7 +130,7 @@ internal static class RegistryCommands
     }
 
     /// <summary>One image, or several platforms' images under an index.</summary>
-    private static async Task PushToAsync(CliImages images, IReadOnlyList<Image> loaded, string destination, CancellationToken token)
+    private static async Task PushToAsync(ImageCommandContext images, IReadOnlyList<Image> loaded, string destination, CancellationToken token)
     {
         var artifact = loaded.Count == 1 ? ImageArtifact.Of(loaded[0]) : ImageArtifact.IndexOf(loaded);
         var result = (await new RegistryTarget(images.Session, images.Log).WriteAsync(artifact, [ImageReference.Parse(destination, "destination")], token)).Pushes.Single();

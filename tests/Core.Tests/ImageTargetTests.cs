@@ -1,7 +1,7 @@
 using System.Formats.Tar;
 using System.Text.Json;
 using Sdk.Containers.Images;
-using Sdk.Containers.ImageTargets;
+using Sdk.Containers.Targets;
 using Sdk.Containers.References;
 using Sdk.Containers.Storage;
 

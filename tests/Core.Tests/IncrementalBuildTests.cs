@@ -20,11 +20,11 @@ public class IncrementalBuildTests
 
         var first = await writer.WriteAsync(LayerPlan.FromDirectory(work.Combine("app"), "/app", "t"), options, CancellationToken.None);
         Assert.Equal(2, opens);
-        Assert.False(first.FromBuildCache);
+        Assert.NotEqual(LayerSource.BuildCache, first.Source);
 
         var second = await writer.WriteAsync(LayerPlan.FromDirectory(work.Combine("app"), "/app", "t"), options, CancellationToken.None);
         Assert.Equal(2, opens);
-        Assert.True(second.FromBuildCache);
+        Assert.Equal(LayerSource.BuildCache, second.Source);
         Assert.Equal(first.Descriptor.Digest, second.Descriptor.Digest);
         Assert.Equal(first.DiffId, second.DiffId);
 
@@ -32,14 +32,13 @@ public class IncrementalBuildTests
         File.SetLastWriteTimeUtc(work.Combine("app", "a.dll"), DateTime.UtcNow.AddMinutes(7));
         var touched = await writer.WriteAsync(LayerPlan.FromDirectory(work.Combine("app"), "/app", "t"), options, CancellationToken.None);
         Assert.Equal(4, opens);
-        Assert.False(touched.FromBuildCache);
-        Assert.True(touched.Reused);
+        Assert.Equal(LayerSource.WrittenAgainSameBytes, touched.Source);
         Assert.Equal(first.Descriptor.Digest, touched.Descriptor.Digest);
 
         // A blob missing from the store is a miss, never a dangling layer.
         File.Delete(first.BlobPath);
         var rebuilt = await writer.WriteAsync(LayerPlan.FromDirectory(work.Combine("app"), "/app", "t"), options, CancellationToken.None);
-        Assert.False(rebuilt.FromBuildCache);
+        Assert.NotEqual(LayerSource.BuildCache, rebuilt.Source);
         Assert.True(File.Exists(rebuilt.BlobPath));
     }
 
@@ -66,7 +65,7 @@ public class IncrementalBuildTests
         var second = await new ContainerPublisher(TestServices.For(work.Combine("cache"), log)).PublishAsync(request, CancellationToken.None);
 
         Assert.Equal(first.Image.ManifestDigest, second.Image.ManifestDigest);
-        Assert.All(second.Image.Layers.Skip(baseImage.Layers.Count), l => Assert.True(l.FromBuildCache));
+        Assert.All(second.Image.Layers.Skip(baseImage.Layers.Count), l => Assert.Equal(LayerSource.BuildCache, l.Source));
         Assert.Contains(log.Lines, l => l.Contains("verified in an earlier build and unchanged since", StringComparison.Ordinal));
         Assert.Contains(log.Lines, l => l.Contains("no file read, nothing hashed or compressed", StringComparison.Ordinal));
         Assert.Contains(log.Lines, l => l.Contains("is up to date", StringComparison.Ordinal));

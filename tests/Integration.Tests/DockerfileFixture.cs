@@ -29,7 +29,7 @@ public sealed class DockerfileFixture : IDisposable
             File.WriteAllText(Path.Combine(context, "Dockerfile"), "FROM scratch\nADD base.tar /\nCMD [\"/bin/sh\"]\n");
             var result = BuildOursAsync(context, new Dictionary<string, string>()).GetAwaiter().GetResult();
             using var registries = new RegistrySession(new RegistryOptions(), NullBuildLog.Instance);
-            new Sdk.Containers.ImageTargets.RegistryTarget(registries, NullBuildLog.Instance).WriteAsync(Sdk.Containers.ImageTargets.ImageArtifact.Of(result.Image), [Sdk.Containers.References.ImageReference.Parse(reference)], CancellationToken.None).GetAwaiter().GetResult();
+            new Sdk.Containers.Targets.RegistryTarget(registries, NullBuildLog.Instance).WriteAsync(Sdk.Containers.Targets.ImageArtifact.Of(result.Image), [Sdk.Containers.References.ImageReference.Parse(reference)], CancellationToken.None).GetAwaiter().GetResult();
             return (server, reference);
         });
     }

@@ -1,5 +1,4 @@
 using Sdk.Containers.Digests;
-using Sdk.Containers.Images;
 using Sdk.Containers.Storage;
 
 namespace Sdk.Containers.Building;
@@ -10,14 +9,13 @@ namespace Sdk.Containers.Building;
 /// </summary>
 public static class CreatedTime
 {
-    /// <param name="unstamped">The image as built with a placeholder time, whose config identifies "nothing else changed".</param>
-    public static async Task<Image> StampAsync(ImageBuilder builder, Image unstamped, BuildCache cache, CancellationToken cancellationToken)
+    /// <summary>Sets the builder's time, once, before the image is built.</summary>
+    /// <param name="placeholder">The time the config is compared at ("nothing else changed" means equal bytes at it).</param>
+    public static async Task StampAsync(ImageBuilder builder, DateTimeOffset? placeholder, BuildCache cache, CancellationToken cancellationToken)
     {
-        var key = BuildCache.Key(CacheKinds.CreatedTimes, [Digest.Compute(unstamped.ConfigBytes).ToString()]);
+        var key = BuildCache.Key(CacheKinds.CreatedTimes, [Digest.Compute(builder.ConfigBytesAt(placeholder)).ToString()]);
         var created = cache.TryGet(CacheKinds.CreatedTimes, key, out var record) ? record.Created : DateTimeOffset.UtcNow;
         builder.Created = created;
-        var image = builder.Build();
         await cache.SetAsync(CacheKinds.CreatedTimes, key, new CreatedRecord(created), cancellationToken).ConfigureAwait(false);
-        return image;
     }
 }

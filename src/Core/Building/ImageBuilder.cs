@@ -13,10 +13,9 @@ public sealed class ImageBuilder
     private readonly List<Layer> _layers;
     private readonly List<HistoryEntry> _history;
     private readonly int _baseHistoryCount;
-    private readonly List<string> _env;
-    private readonly Dictionary<string, string> _labels;
-    private readonly SortedSet<string> _ports;
     private readonly Dictionary<string, string> _annotations = new(StringComparer.Ordinal);
+
+    // The run settings, all in one place and always current: what Config shows is what Build() writes.
     private ContainerConfig _config;
 
     public ImageBuilder(Image baseImage, ImageFormat? format = null)
@@ -31,9 +30,6 @@ public sealed class ImageBuilder
         _history = [.. baseConfig.History ?? []];
         _baseHistoryCount = _history.Count;
         _config = baseConfig.Config ?? new ContainerConfig();
-        _env = [.. _config.Env ?? []];
-        _labels = new Dictionary<string, string>(_config.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal);
-        _ports = new SortedSet<string>(_config.ExposedPorts ?? [], StringComparer.Ordinal);
         Format = format;
     }
 
@@ -45,7 +41,7 @@ public sealed class ImageBuilder
     /// <summary>The image creation time; null keeps the base's.</summary>
     public DateTimeOffset? Created { get; set; }
 
-    public IReadOnlyList<string> Environment => _env;
+    public IReadOnlyList<string> Environment => _config.Env ?? [];
 
     /// <summary>Labels set to the creation time when the image is built, so they always agree with it.</summary>
     public List<string> CreatedLabels { get; } = [];
@@ -78,34 +74,36 @@ public sealed class ImageBuilder
     public ImageBuilder SetEnvironmentVariable(string name, string value)
     {
         var prefix = name + "=";
-        var index = _env.FindIndex(e => e.StartsWith(prefix, StringComparison.Ordinal) || e == name);
+        var env = new List<string>(_config.Env ?? []);
+        var index = env.FindIndex(e => e.StartsWith(prefix, StringComparison.Ordinal) || e == name);
         if (index >= 0)
         {
-            _env[index] = prefix + value;
+            env[index] = prefix + value;
         }
         else
         {
-            _env.Add(prefix + value);
+            env.Add(prefix + value);
         }
 
+        _config = _config with { Env = env };
         return this;
     }
 
     public string? GetEnvironmentVariable(string name)
     {
         var prefix = name + "=";
-        return _env.FirstOrDefault(e => e.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..];
+        return _config.Env?.FirstOrDefault(e => e.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..];
     }
 
     public ImageBuilder SetLabel(string name, string value)
     {
-        _labels[name] = value;
+        _config = _config with { Labels = new Dictionary<string, string>(_config.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal) { [name] = value } };
         return this;
     }
 
     public ImageBuilder AddExposedPort(string port)
     {
-        _ports.Add(port);
+        _config = _config with { ExposedPorts = new SortedSet<string>(_config.ExposedPorts ?? [], StringComparer.Ordinal) { port } };
         return this;
     }
 
@@ -148,31 +146,43 @@ public sealed class ImageBuilder
         return this;
     }
 
-    public Image Build()
+    public Image Build() => Image.Create(Format, ComposeConfig(Created), _layers, _annotations.Count > 0 ? _annotations : null);
+
+    /// <summary>
+    /// The config as it would be with <paramref name="created"/> as its time, serialized: equal for two builds that
+    /// differ in nothing else, which is how <see cref="CreatedTime"/> knows a rebuild changed nothing.
+    /// </summary>
+    internal byte[] ConfigBytesAt(DateTimeOffset? created) => ImageJson.Serialize(ComposeConfig(created));
+
+    private ImageConfig ComposeConfig(DateTimeOffset? created)
     {
-        foreach (var label in CreatedLabels)
+        var time = FormatTime(created);
+        var labels = _config.Labels;
+        if (time is not null && CreatedLabels.Count > 0)
         {
-            if (FormatTime(Created) is { } created)
+            var stamped = new Dictionary<string, string>(labels ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+            foreach (var label in CreatedLabels)
             {
-                _labels[label] = created;
+                stamped[label] = time;
             }
+
+            labels = stamped;
         }
 
-        var config = _baseConfig with
+        return _baseConfig with
         {
-            Created = FormatTime(Created) ?? _baseConfig.Created,
+            Created = time ?? _baseConfig.Created,
             Author = Author ?? _baseConfig.Author,
             Config = _config with
             {
-                Env = _env.Count > 0 ? _env.ToArray() : null,
-                Labels = _labels.Count > 0 ? new Dictionary<string, string>(_labels, StringComparer.Ordinal) : null,
-                ExposedPorts = _ports.Count > 0 ? _ports.ToArray() : null,
+                Env = _config.Env is { Count: > 0 } env ? env.ToArray() : null,
+                Labels = labels is { Count: > 0 } ? new Dictionary<string, string>(labels, StringComparer.Ordinal) : null,
+                ExposedPorts = _config.ExposedPorts is { Count: > 0 } ports ? ports.Order(StringComparer.Ordinal).ToArray() : null,
             },
             RootFs = new RootFs { DiffIds = _layers.Select(l => l.DiffId).ToArray() },
             // Entries added here are stamped when the image is built, so they agree with its creation time.
-            History = _history.Count > 0 ? _history.Select((h, i) => i < _baseHistoryCount ? h : h with { Created = FormatTime(Created) }).ToArray() : null,
+            History = _history.Count > 0 ? _history.Select((h, i) => i < _baseHistoryCount ? h : h with { Created = time }).ToArray() : null,
         };
-        return Image.Create(Format, config, _layers, _annotations.Count > 0 ? _annotations : null);
     }
 
     internal static string? FormatTime(DateTimeOffset? time)

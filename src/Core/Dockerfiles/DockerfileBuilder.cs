@@ -65,12 +65,12 @@ public sealed class DockerfileBuilder(ImageServices imageServices, IBuildProgres
             var stage = await graph.StageAsync(targetIndex, cancellationToken).ConfigureAwait(false);
             var builder = stage.Image;
             builder.Created = request.Created;
-            var image = builder.Build();
             if (request.Created is null)
             {
-                image = await CreatedTime.StampAsync(builder, image, services.Cache, cancellationToken).ConfigureAwait(false);
+                await CreatedTime.StampAsync(builder, null, services.Cache, cancellationToken).ConfigureAwait(false);
             }
 
+            var image = builder.Build();
             var counters = services.Counters;
             counters.Mounts = workspace.Mounts;
             _log.Info($"Built {(stages[targetIndex].Name is { } n ? $"stage {n}" : name)}: {image.Layers.Count} layers, {counters.StepsRun} steps run, {counters.StepsCached} from the cache; image ID {image.ConfigDigest}");

@@ -12,11 +12,8 @@ public sealed record Layer(string BlobPath, Descriptor Descriptor, Digest DiffId
     /// <summary>The registry repository the blob was pulled from, if any: a push to the same registry mounts it from there.</summary>
     public References.RepositoryLocation? Origin { get; init; }
 
-    /// <summary>The blob store already had this layer when it was built: an identical build made it before.</summary>
-    public bool Reused { get; init; }
-
-    /// <summary>Taken from the build cache: the plan matched an earlier build, so no file was read.</summary>
-    public bool FromBuildCache { get; init; }
+    /// <summary>How this build came by the layer (for the log, and for tests that count work).</summary>
+    public LayerSource Source { get; init; }
 
     /// <summary>
     /// The one way a layer is made from a blob and its content's digest. It is described in OCI terms; the image it
@@ -30,4 +27,16 @@ public sealed record Layer(string BlobPath, Descriptor Descriptor, Digest DiffId
     /// <summary>The same bytes described for a manifest of another format: the media type changes, the digest does not.</summary>
     public Layer ForFormat(ImageFormat format)
         => this with { Descriptor = Descriptor with { MediaType = MediaTypes.LayerMediaType(format, MediaTypes.CompressionOf(Descriptor.MediaType)) } };
+}
+
+public enum LayerSource
+{
+    /// <summary>Written by this build, and new to the blob store.</summary>
+    Written,
+
+    /// <summary>Written again by this build (its files may have changed), to bytes the blob store already had.</summary>
+    WrittenAgainSameBytes,
+
+    /// <summary>Taken from the build cache: the plan matched an earlier build's, so no file was read, nothing written.</summary>
+    BuildCache,
 }

@@ -35,7 +35,7 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
         var key = cache is null ? null : CacheKey(plan, options);
         if (key is not null && cache!.TryGet(CacheKinds.Layers, key, out var record) && store.TryGet(record.Blob, out var cachedBlob))
         {
-            return Layer.Create(cachedBlob.Path, record.Blob, cachedBlob.Size, record.Compression, record.DiffId) with { Reused = true, FromBuildCache = true };
+            return Layer.Create(cachedBlob.Path, record.Blob, cachedBlob.Size, record.Compression, record.DiffId) with { Source = LayerSource.BuildCache };
         }
 
         var layer = await WriteCoreAsync(plan, options, cancellationToken).ConfigureAwait(false);
@@ -93,7 +93,7 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
         }
 
         var blob = await pending.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return Layer.Create(blob.Path, blob.Digest, blob.Size, options.Compression.Algorithm, diffId) with { Reused = blob.Reused };
+        return Layer.Create(blob.Path, blob.Digest, blob.Size, options.Compression.Algorithm, diffId) with { Source = blob.Reused ? LayerSource.WrittenAgainSameBytes : LayerSource.Written };
     }
 
     private static async Task WriteEntryAsync(DeterministicTarWriter tar, LayerEntry entry, LayerWriterOptions options, CancellationToken cancellationToken)

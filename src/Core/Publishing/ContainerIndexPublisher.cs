@@ -1,6 +1,6 @@
 using Sdk.Containers.Archives;
 using Sdk.Containers.Digests;
-using Sdk.Containers.ImageTargets;
+using Sdk.Containers.Targets;
 using Sdk.Containers.Images;
 using Sdk.Containers.References;
 using Sdk.Containers.Registry;

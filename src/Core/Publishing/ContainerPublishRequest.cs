@@ -113,7 +113,7 @@ public sealed record ContainerPublishResult(
     public string ManifestJson => System.Text.Encoding.UTF8.GetString(Image.ManifestBytes);
 
     /// <summary>What the targets did, as the MSBuild task reports it: names in Docker's familiar form.</summary>
-    internal static ContainerPublishResult From(Image image, string repository, IReadOnlyList<References.ImageReference> names, IReadOnlyList<ImageTargets.TargetResult> results)
+    internal static ContainerPublishResult From(Image image, string repository, IReadOnlyList<References.ImageReference> names, IReadOnlyList<Targets.TargetResult> results)
         => new(
             image,
             repository,

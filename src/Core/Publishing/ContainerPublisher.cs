@@ -1,7 +1,7 @@
 using Sdk.Containers.Archives;
 using Sdk.Containers.Building;
 using Sdk.Containers.Digests;
-using Sdk.Containers.ImageTargets;
+using Sdk.Containers.Targets;
 using Sdk.Containers.Images;
 using Sdk.Containers.Layers;
 using Sdk.Containers.References;
@@ -93,12 +93,16 @@ public sealed class ContainerPublisher(ImageServices services)
         }
 
         Phase("layers");
-        var builder = new ImageBuilder(baseImage.Image, format) { Created = request.Created ?? DateTimeOffset.UnixEpoch };
+        var builder = new ImageBuilder(baseImage.Image, format) { Created = request.Created };
         for (var i = 0; i < plans.Count; i++)
         {
             var files = plans[i].Entries.Count(e => e.Kind != LayerEntryKind.Directory);
-            var state = layers[i].FromBuildCache ? " (unchanged since the last build: no file read, nothing hashed or compressed)"
-                : layers[i].Reused ? " (rebuilt, same content as before)" : " (new)";
+            var state = layers[i].Source switch
+            {
+                LayerSource.BuildCache => " (unchanged since the last build: no file read, nothing hashed or compressed)",
+                LayerSource.WrittenAgainSameBytes => " (rebuilt, same content as before)",
+                _ => " (new)",
+            };
             log.Info($"Layer {plans[i].Description}: {files} files, {layers[i].Descriptor.Size:N0} bytes, {layers[i].Descriptor.Digest}{state}");
             builder.AddLayer(layers[i], $"Sdk.Containers: COPY {plans[i].Description} to {workingDirectory}");
         }
@@ -114,11 +118,12 @@ public sealed class ContainerPublisher(ImageServices services)
             builder.SetLabel("org.opencontainers.image.base.digest", baseImage.Image.ManifestDigest.ToString());
         }
 
-        var image = builder.Build();
         if (request.Created is null)
         {
-            image = await CreatedTime.StampAsync(builder, image, cache, cancellationToken).ConfigureAwait(false);
+            await CreatedTime.StampAsync(builder, DateTimeOffset.UnixEpoch, cache, cancellationToken).ConfigureAwait(false);
         }
+
+        var image = builder.Build();
 
         var results = await ImageDelivery.SendAsync(ImageArtifact.Of(image), names, targets, log, cancellationToken).ConfigureAwait(false);
         Phase("config and outputs");

@@ -1,5 +1,5 @@
 using Sdk.Containers.Dockerfiles;
-using Sdk.Containers.ImageTargets;
+using Sdk.Containers.Targets;
 using Sdk.Containers.Images;
 using Sdk.Containers.Registry;
 

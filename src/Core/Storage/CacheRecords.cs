@@ -22,7 +22,7 @@ public sealed record StepRecord(Digest? Blob, Digest? DiffId, LayerCompression C
     /// <summary>The layer again, from the blob store.</summary>
     public Layer? ToLayer(BlobStore store)
         => Blob is { } digest && DiffId is { } diffId && store.TryGet(digest, out var blob)
-            ? Layer.Create(blob.Path, digest, blob.Size, Compression, diffId) with { Reused = true, FromBuildCache = true }
+            ? Layer.Create(blob.Path, digest, blob.Size, Compression, diffId) with { Source = LayerSource.BuildCache }
             : null;
 }
 

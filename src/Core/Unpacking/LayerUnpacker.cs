@@ -97,7 +97,12 @@ public static class LayerUnpacker
             throw reader.Corrupt(ex);
         }
 
-        await reader.FinishAsync(cancellationToken).ConfigureAwait(false);
+        // A layer's diff_id covers the whole tar, end blocks and padding too; an ADD archive has none to check, and
+        // its decompressor (bzip2, xz) may already have let go of the file at the end of the archive.
+        if (options.ExpectedDiffId is not null)
+        {
+            await reader.FinishAsync(cancellationToken).ConfigureAwait(false);
+        }
 
         // Opaque directories hide everything the lower layers had in them, but not what this layer put there.
         foreach (var directory in opaque)

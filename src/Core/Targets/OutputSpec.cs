@@ -1,6 +1,6 @@
 using Sdk.Containers.Registry;
 
-namespace Sdk.Containers.ImageTargets;
+namespace Sdk.Containers.Targets;
 
 public enum OutputKind
 {

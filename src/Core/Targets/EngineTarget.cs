@@ -1,7 +1,7 @@
 using Sdk.Containers.Daemons;
 using Sdk.Containers.References;
 
-namespace Sdk.Containers.ImageTargets;
+namespace Sdk.Containers.Targets;
 
 /// <summary>
 /// The local Docker or Podman engine, streamed into `load` with no file in between. An index loads the image of this

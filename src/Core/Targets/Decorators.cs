@@ -1,7 +1,7 @@
 using Sdk.Containers.References;
 using Sdk.Containers.Storage;
 
-namespace Sdk.Containers.ImageTargets;
+namespace Sdk.Containers.Targets;
 
 /// <summary>
 /// Skips writing a file that already holds this artifact under these names: the build cache records what was written

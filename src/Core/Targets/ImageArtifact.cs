@@ -1,7 +1,7 @@
 using Sdk.Containers.Digests;
 using Sdk.Containers.Images;
 
-namespace Sdk.Containers.ImageTargets;
+namespace Sdk.Containers.Targets;
 
 /// <summary>An image index as sent: its bytes exactly as pushed or written, so every target names the same digest.</summary>
 public sealed record IndexDocument(byte[] Bytes, string MediaType, Digest Digest);

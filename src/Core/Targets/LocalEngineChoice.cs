@@ -1,6 +1,6 @@
 using Sdk.Containers.Daemons;
 
-namespace Sdk.Containers.ImageTargets;
+namespace Sdk.Containers.Targets;
 
 /// <summary>
 /// Where an image goes when neither a registry nor a file was asked for: the local Docker or Podman engine, or, when

@@ -1,7 +1,7 @@
 using Sdk.Containers.References;
 using Sdk.Containers.Registry;
 
-namespace Sdk.Containers.ImageTargets;
+namespace Sdk.Containers.Targets;
 
 /// <summary>
 /// Somewhere an image (or index) goes under its names: a docker-archive or oci-archive file, an OCI layout, a local

@@ -1,7 +1,7 @@
 using Sdk.Containers.Archives;
 using Sdk.Containers.References;
 
-namespace Sdk.Containers.ImageTargets;
+namespace Sdk.Containers.Targets;
 
 /// <summary>A `docker load` tarball (manifest.json and an OCI layout over one set of blobs).</summary>
 public sealed class DockerArchiveTarget(string path, DateTimeOffset timestamp, IBuildLog log) : IImageTarget

@@ -1,6 +1,6 @@
 using Sdk.Containers.References;
 
-namespace Sdk.Containers.ImageTargets;
+namespace Sdk.Containers.Targets;
 
 /// <summary>Sends one artifact to each of its targets in turn; every host (MSBuild tasks, CLI) delivers through this.</summary>
 public static class ImageDelivery

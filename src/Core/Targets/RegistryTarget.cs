@@ -1,7 +1,7 @@
 using Sdk.Containers.References;
 using Sdk.Containers.Registry;
 
-namespace Sdk.Containers.ImageTargets;
+namespace Sdk.Containers.Targets;
 
 /// <summary>The registries of the image's names: each repository gets the blobs once and every tag of it.</summary>
 public sealed class RegistryTarget(RegistrySession registries, IBuildLog log) : IImageTarget

@@ -7,7 +7,7 @@ using Sdk.Containers.Storage;
 namespace Sdk.Containers.Cli;
 
 /// <summary>Options and helpers the image commands share: the blob store, registries, and where an image comes from.</summary>
-internal sealed class CliImages
+internal sealed class ImageCommandContext
 {
     public static readonly Option<string?> Cache = new("--cache") { Description = "The blob store (default: $SDK_CONTAINERS_CACHE or ~/.cache/sdk-containers)." };
 
@@ -36,7 +36,7 @@ internal sealed class CliImages
         }
     }
 
-    private CliImages(ParseResult parse)
+    private ImageCommandContext(ParseResult parse)
     {
         Services = ImageServices.Create(
             parse.GetValue(Cache),
@@ -60,7 +60,7 @@ internal sealed class CliImages
 
     public Platform? Platform { get; }
 
-    public static CliImages From(ParseResult parse) => new(parse);
+    public static ImageCommandContext From(ParseResult parse) => new(parse);
 
     /// <summary>A local path or transport reference is read from disk; anything else is a registry reference.</summary>
     public static ImageSource SourceOf(string value)

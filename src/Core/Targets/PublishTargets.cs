@@ -1,7 +1,7 @@
 using Sdk.Containers.Registry;
 using Sdk.Containers.Storage;
 
-namespace Sdk.Containers.ImageTargets;
+namespace Sdk.Containers.Targets;
 
 /// <summary>Where an MSBuild container step sends its image, from the project's properties.</summary>
 public sealed record PublishDestinations
