@@ -13,8 +13,8 @@ namespace Sdk.Containers.Registry;
 /// </summary>
 internal sealed class AuthHandler : DelegatingHandler
 {
-    // Expired tokens are replaced as often as they expire, but a registry that takes every token once and then never
-    // again is refusing, whatever its tokens did before.
+    // Expired tokens are replaced as often as they expire; a request that is refused this many tokens in a row, each
+    // of which worked for others, is being refused all the same.
     private const int MaxRounds = 10;
 
     private readonly string _registry;
