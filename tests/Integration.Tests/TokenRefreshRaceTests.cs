@@ -44,7 +44,7 @@ public sealed class TokenRefreshRaceTests(TestEnvironment env, Xunit.Abstraction
             var folder = work.Combine("layers", i.ToString(System.Globalization.CultureInfo.InvariantCulture));
             Directory.CreateDirectory(folder);
             await File.WriteAllBytesAsync(Path.Combine(folder, "data.bin"), RandomNumberGenerator.GetBytes(i % 2 == 0 ? 1024 : 6 * 64 * 1024 - 4096));
-            var layer = await new LayerWriter(store).WriteAsync(LayerPlan.FromDirectory(folder, $"/layer{i}", $"layer {i}"), new LayerWriterOptions { Format = ImageFormat.Oci }, CancellationToken.None);
+            var layer = await new LayerWriter(store).WriteAsync(LayerPlan.FromDirectory(folder, $"/layer{i}", $"layer {i}"), new LayerWriterOptions(), CancellationToken.None);
             layers.Add(layer);
             builder.AddLayer(layer, $"layer {i}");
         }
