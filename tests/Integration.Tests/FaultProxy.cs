@@ -10,7 +10,8 @@ namespace Sdk.Containers.Integration;
 /// <summary>
 /// An HTTP proxy written for the tests, in front of a real registry: it counts requests by kind, records the largest
 /// request body, and on demand answers a share of requests with 503, 429 + Retry-After or a reset connection, cuts
-/// bodies short, or flips one byte of every blob it serves.
+/// bodies short, or flips one byte of every blob it serves; or, in front of a token-auth registry, expires each bearer
+/// token after a number of uses, as a token service with short-lived tokens would.
 /// </summary>
 public sealed class FaultProxy : IAsyncDisposable
 {
@@ -48,6 +49,23 @@ public sealed class FaultProxy : IAsyncDisposable
     /// <summary>When set, blob GETs are answered 307 to this base URL + /blobs/&lt;digest&gt; (a CDN, or a bad scheme).</summary>
     public string? RedirectBlobsTo { get; set; }
 
+    /// <summary>
+    /// When set, a bearer token is answered 401 with <see cref="TokenChallenge"/> from its (n+1)-th use on: an expiry by
+    /// work done, not by the clock, so a test of it cannot depend on how fast the machine is.
+    /// </summary>
+    public int? TokenUses { get; set; }
+
+    /// <summary>The WWW-Authenticate of an expired token's 401.</summary>
+    public string? TokenChallenge { get; set; }
+
+    /// <summary>Distinct tokens that <see cref="TokenUses"/> expired.</summary>
+    public int TokensExpired;
+
+    /// <summary>Requests answered 401 because their token had expired.</summary>
+    public int ExpiredTokenRequests;
+
+    private readonly ConcurrentDictionary<string, int> _tokenUses = new(StringComparer.Ordinal);
+
     public ConcurrentQueue<(string Method, string Path, int Status)> Requests { get; } = new();
 
     public long LargestRequestBody;
@@ -71,6 +89,27 @@ public sealed class FaultProxy : IAsyncDisposable
     private async Task ForwardAsync(HttpContext context)
     {
         var pathAndQuery = context.Request.Path + context.Request.QueryString;
+        if (TokenUses is { } limit && context.Request.Headers.Authorization.ToString() is { } authorization && authorization.StartsWith("Bearer ", StringComparison.Ordinal))
+        {
+            var uses = _tokenUses.AddOrUpdate(authorization, 1, (_, n) => n + 1);
+            if (uses > limit)
+            {
+                if (uses == limit + 1)
+                {
+                    Interlocked.Increment(ref TokensExpired);
+                }
+
+                Interlocked.Increment(ref ExpiredTokenRequests);
+
+                // Read what was sent first, as the registry would, so the client sees a 401 and not a broken upload.
+                await context.Request.Body.CopyToAsync(Stream.Null);
+                context.Response.StatusCode = 401;
+                context.Response.Headers.WWWAuthenticate = TokenChallenge;
+                Requests.Enqueue((context.Request.Method, pathAndQuery, 401));
+                return;
+            }
+        }
+
         var fault = PickFault(context.Request.Path);
         if (SlowRate > 0 && context.Request.Path != "/v2/" && NextDouble() < SlowRate)
         {

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
 using Sdk.Containers.Digests;
 using Sdk.Containers.Images;
 using Sdk.Containers.Layers;
@@ -16,17 +14,10 @@ namespace Sdk.Containers.Registry;
 /// </summary>
 public sealed class RegistryPuller(RegistrySession session, BlobStore store)
 {
-    private const long MaxManifestSize = 4 * 1024 * 1024;
-
-    // A client of its own for redirect targets, so no registry credential can ride along to another host.
-    private static readonly HttpClient Redirects = new(new SocketsHttpHandler { AllowAutoRedirect = false });
-
-    private static readonly string[] ManifestTypes = [MediaTypes.OciIndex, MediaTypes.OciManifest, MediaTypes.DockerManifestList, MediaTypes.DockerManifest];
-
     public async Task<LoadedImage> PullAsync(ImageReference reference, Platform platform, CancellationToken cancellationToken)
     {
         var name = reference.ToString();
-        var client = session.For(reference.Registry);
+        var client = session.For(reference.Registry).ForPull(reference.Repository);
         var (bytes, mediaType, digest) = await GetManifestAsync(client, reference, reference.Digest?.ToString() ?? reference.Tag ?? "latest", reference.Digest, cancellationToken).ConfigureAwait(false);
         if (MediaTypes.IsIndex(mediaType))
         {
@@ -43,7 +34,7 @@ public sealed class RegistryPuller(RegistrySession session, BlobStore store)
 
         var manifest = ImageJson.ParseManifest(bytes, name);
         var location = new RepositoryLocation(reference.Registry, reference.Repository);
-        var configBlob = await GetBlobAsync(client, location, manifest.Config, $"The config of {name}", cancellationToken).ConfigureAwait(false);
+        var configBlob = await GetBlobAsync(client, manifest.Config, $"The config of {name}", cancellationToken).ConfigureAwait(false);
         var configBytes = await File.ReadAllBytesAsync(configBlob.Path, cancellationToken).ConfigureAwait(false);
         var config = ImageJson.ParseConfig(configBytes, $"the config of {name}");
         if (!platform.Accepts(config.Platform))
@@ -67,7 +58,7 @@ public sealed class RegistryPuller(RegistrySession session, BlobStore store)
                 return;
             }
 
-            paths[i] = (await GetBlobAsync(client, location, descriptor, $"Layer {i + 1} of {manifest.Layers.Count} ({descriptor.Digest}) of {name}", token).ConfigureAwait(false)).Path;
+            paths[i] = (await GetBlobAsync(client, descriptor, $"Layer {i + 1} of {manifest.Layers.Count} ({descriptor.Digest}) of {name}", token).ConfigureAwait(false)).Path;
             Interlocked.Increment(ref fetched);
         }).ConfigureAwait(false);
 
@@ -76,7 +67,7 @@ public sealed class RegistryPuller(RegistrySession session, BlobStore store)
         return new LoadedImage(Image.FromExisting(config, configBytes, manifest, bytes, layers), name, name);
     }
 
-    private async Task<(byte[] Bytes, string? MediaType, Digest Digest)> GetManifestAsync(RegistryClient client, ImageReference reference, string tagOrDigest, Digest? expected, CancellationToken cancellationToken)
+    private async Task<(byte[] Bytes, string? MediaType, Digest Digest)> GetManifestAsync(RepositoryClient client, ImageReference reference, string tagOrDigest, Digest? expected, CancellationToken cancellationToken)
     {
         var name = $"{reference.Registry}/{reference.Repository}:{tagOrDigest}";
         if (expected is { } pinned && store.TryGet(pinned, out var stored))
@@ -85,41 +76,21 @@ public sealed class RegistryPuller(RegistrySession session, BlobStore store)
             return (cachedBytes, ImageJson.PeekMediaType(cachedBytes, name), pinned);
         }
 
-        using var response = await client.SendAsync(baseUri =>
-        {
-            var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, $"v2/{reference.Repository}/manifests/{tagOrDigest}"));
-            foreach (var type in ManifestTypes)
-            {
-                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(type));
-            }
-
-            return request;
-        }, [RegistryClient.PullScope(reference.Repository)], cancellationToken).ConfigureAwait(false);
-
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            throw new ContainerException(ErrorCodes.ImageNotFound, $"The image {name} was not found on {reference.Registry}; check the repository and tag.");
-        }
-
-        EnsureSuccess(response, $"Fetching the manifest {name}");
-        if (response.Content.Headers.ContentLength > MaxManifestSize)
-        {
-            throw new ContainerException(ErrorCodes.RegistryError, $"The manifest {name} is {response.Content.Headers.ContentLength} bytes, too large for a manifest.");
-        }
-
-        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        var fetched = await client.Manifests.GetAsync(tagOrDigest, cancellationToken).ConfigureAwait(false)
+            ?? throw new ContainerException(ErrorCodes.ImageNotFound, $"The image {name} was not found on {reference.Registry}; check the repository and tag.");
+        var bytes = fetched.Bytes;
         var actual = Digest.Compute(bytes);
         if (expected is { } wanted && wanted != actual)
         {
             throw new ContainerException(ErrorCodes.DigestMismatch, $"The manifest {name} has digest {actual}, not {wanted}; the registry served other content than was asked for.");
         }
 
-        if (response.Headers.TryGetValues("Docker-Content-Digest", out var values) && Digest.TryParse(values.FirstOrDefault(), out var announced) && announced != actual)
+        if (fetched.AnnouncedDigest is { } announced && announced != actual)
         {
             throw new ContainerException(ErrorCodes.DigestMismatch, $"The manifest {name} has digest {actual}, but the registry announced {announced}; the body was altered on the way.");
         }
 
-        var mediaType = response.Content.Headers.ContentType?.MediaType;
+        var mediaType = fetched.MediaType;
         if (!MediaTypes.IsManifest(mediaType) && !MediaTypes.IsIndex(mediaType))
         {
             mediaType = ImageJson.PeekMediaType(bytes, name);
@@ -133,7 +104,7 @@ public sealed class RegistryPuller(RegistrySession session, BlobStore store)
         return (bytes, mediaType, actual);
     }
 
-    private async Task<StoredBlob> GetBlobAsync(RegistryClient client, RepositoryLocation location, Descriptor descriptor, string what, CancellationToken cancellationToken)
+    private async Task<StoredBlob> GetBlobAsync(RepositoryClient client, Descriptor descriptor, string what, CancellationToken cancellationToken)
     {
         if (store.TryGet(descriptor.Digest, out var cached))
         {
@@ -144,9 +115,7 @@ public sealed class RegistryPuller(RegistrySession session, BlobStore store)
         {
             try
             {
-                using var response = await SendFollowingRedirectsAsync(client, location, descriptor.Digest, cancellationToken).ConfigureAwait(false);
-                EnsureSuccess(response, $"Fetching {what}");
-                await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+                await using var body = await client.Blobs.GetAsync(descriptor.Digest, what, cancellationToken).ConfigureAwait(false);
                 var blob = await store.ImportAsync(body, descriptor.Digest, what, cancellationToken).ConfigureAwait(false);
                 return blob.Size == descriptor.Size
                     ? blob
@@ -156,40 +125,6 @@ public sealed class RegistryPuller(RegistrySession session, BlobStore store)
             {
                 session.Log.Detail($"{what}: the download broke ({ex.Message}); starting it again");
             }
-        }
-    }
-
-    /// <summary>Registries often redirect blobs to a CDN; the token is for the registry only and is not sent there.</summary>
-    private static async Task<HttpResponseMessage> SendFollowingRedirectsAsync(RegistryClient client, RepositoryLocation location, Digest digest, CancellationToken cancellationToken)
-    {
-        var response = await client.SendAsync(baseUri => new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, $"v2/{location.Repository}/blobs/{digest}")), [RegistryClient.PullScope(location.Repository)], cancellationToken).ConfigureAwait(false);
-        for (var hops = 0; hops < 5 && response.StatusCode is HttpStatusCode.Redirect or HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect or HttpStatusCode.MovedPermanently or HttpStatusCode.SeeOther; hops++)
-        {
-            var target = response.Headers.Location;
-            var from = response.RequestMessage?.RequestUri;
-            response.Dispose();
-            if (target is null || from is null)
-            {
-                throw new ContainerException(ErrorCodes.RegistryError, $"{location.Registry} redirected the blob {digest} without saying where to.");
-            }
-
-            var absolute = target.IsAbsoluteUri ? target : new Uri(from, target);
-            if (absolute.Scheme is not ("https" or "http"))
-            {
-                throw new ContainerException(ErrorCodes.RegistryError, $"{location.Registry} redirected the blob {digest} to a '{absolute.Scheme}:' address; only http and https are followed.");
-            }
-
-            response = await Redirects.GetAsync(absolute, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        }
-
-        return response;
-    }
-
-    internal static void EnsureSuccess(HttpResponseMessage response, string what)
-    {
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new ContainerException(ErrorCodes.RegistryError, $"{what} failed: the registry answered {(int)response.StatusCode} {response.ReasonPhrase}.");
         }
     }
 }
