@@ -183,10 +183,13 @@ public sealed class RegistryClientTests(TestEnvironment env, RegistryFixture reg
         using var services = TestServices.For(work.Combine("cache"));
         var ex = await Assert.ThrowsAsync<ContainerException>(() => new ContainerPublisher(services).PublishAsync(
             Request(AppFolder(work, 0), registry.Server.Host, proxy.Host, "down/app", work.Combine("cache")), CancellationToken.None));
-        // Bounded by counting, not by the clock: each request is tried at most MaxRetries + 1 times, and no more
-        // requests are in flight at once than the parallel uploads plus the ping.
+        // Bounded by counting, not by the clock: every request is tried at most MaxRetries + 1 times; no new blob is
+        // started once one has failed, so at most ParallelBlobs blobs each make their HEAD and UploadAttempts upload
+        // sessions, besides the ping.
         var options = new RegistryOptions();
-        Assert.InRange(proxy.Requests.Count, 1, (options.ParallelBlobs + 1) * (options.MaxRetries + 1));
+        var attempts = options.MaxRetries + 1;
+        Assert.InRange(proxy.Requests.Count, 1, attempts + (options.ParallelBlobs * attempts * (1 + options.UploadAttempts)));
+        Assert.All(proxy.Requests.Where(r => r.Method == "HEAD").GroupBy(r => r.Path), g => Assert.InRange(g.Count(), 1, attempts));
         Assert.Contains(proxy.Host, ex.Message);
     }
 }

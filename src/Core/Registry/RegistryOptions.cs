@@ -20,6 +20,9 @@ public sealed record RegistryOptions
 
     public int ParallelBlobs { get; init; } = 4;
 
+    /// <summary>Upload sessions one blob may start: a session that broke half-way is not resumed but begun again.</summary>
+    public int UploadAttempts { get; init; } = 3;
+
     public static bool IsLoopback(string registry)
     {
         var host = registry.StartsWith('[') ? registry[..(registry.IndexOf(']') + 1)] : registry.Split(':')[0];

@@ -146,7 +146,7 @@ public sealed class RegistryPusher(RegistrySession session)
                 await upload.WriteAsync(size, open, cancellationToken, sent => session.Log.Detail($"Blob {digest.Hex[..12]}: {sent:N0} of {size:N0} bytes uploaded")).ConfigureAwait(false);
                 return BlobPushOutcome.Uploaded;
             }
-            catch (ContainerException ex) when (attempt < 3 && ex.Code is ErrorCodes.RegistryError or ErrorCodes.RegistryUnreachable)
+            catch (ContainerException ex) when (attempt < session.Options.UploadAttempts && ex.Code is ErrorCodes.RegistryError or ErrorCodes.RegistryUnreachable)
             {
                 session.Log.Detail($"Blob {digest}: {ex.Message} Starting its upload again.");
                 mountFrom = null;
