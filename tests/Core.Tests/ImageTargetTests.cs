@@ -89,9 +89,8 @@ public class ImageTargetTests
     public async Task AnIndexGoesOnlyWhereAnIndexFits()
     {
         using var work = new TempDirectory();
-        var store = new BlobStore(work.Combine("cache"));
-        var amd = await TestImages.BuildAsync(work, store);
-        var arm = Image.Create(ImageFormat.Oci, amd.Config with { Architecture = "arm64" }, ImageJson.Serialize(amd.Config with { Architecture = "arm64" }), amd.Layers);
+        var amd = InMemoryImages.Random(seed: 1);
+        var arm = InMemoryImages.Random(seed: 1, platform: new Platform { Os = "linux", Architecture = "arm64" });
         var index = ImageArtifact.IndexOf([amd, arm]);
         var log = new RecordingLog();
         ImageReference[] names = [ImageReference.Parse("localhost:5000/team/multi:1")];
@@ -111,8 +110,8 @@ public class ImageTargetTests
 
         // A rootfs gets one directory per platform.
         await new RootfsTarget(work.Combine("rootfs"), log).WriteAsync(index, names, CancellationToken.None);
-        Assert.True(File.Exists(work.Combine("rootfs", "linux_amd64", "bin", "app")));
-        Assert.True(File.Exists(work.Combine("rootfs", "linux_arm64", "bin", "app")));
+        Assert.True(File.Exists(work.Combine("rootfs", "linux_amd64", "data", "1-0.bin")));
+        Assert.True(File.Exists(work.Combine("rootfs", "linux_arm64", "data", "1-0.bin")));
     }
 
     [Fact]
@@ -133,8 +132,7 @@ public class ImageTargetTests
     [Fact]
     public async Task APushNeedsAName()
     {
-        using var work = new TempDirectory();
-        var image = await TestImages.BuildAsync(work, new BlobStore(work.Combine("cache")));
+        var image = InMemoryImages.Random(seed: 3);
         using var registries = new Registry.RegistrySession(new Registry.RegistryOptions(), NullBuildLog.Instance);
         var error = await Assert.ThrowsAsync<ContainerException>(() => new RegistryTarget(registries, NullBuildLog.Instance).WriteAsync(ImageArtifact.Of(image), [], CancellationToken.None));
         Assert.Equal(ErrorCodes.InvalidOutput, error.Code);

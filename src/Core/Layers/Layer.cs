@@ -22,7 +22,38 @@ public sealed record Layer(string BlobPath, Descriptor Descriptor, Digest DiffId
     public static Layer Create(string blobPath, Digest blobDigest, long blobSize, LayerCompression compression, Digest diffId)
         => new(blobPath, new Descriptor { MediaType = MediaTypes.LayerMediaType(ImageFormat.Oci, compression), Digest = blobDigest, Size = blobSize }, diffId);
 
-    public Stream OpenBlob() => new FileStream(BlobPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+    // Set only for layers held in memory (tests, small generated layers): every reader goes through OpenBlobAt.
+    private ReadOnlyMemory<byte>? _bytes;
+
+    /// <summary>
+    /// A layer whose blob is held in memory rather than in a file, as ggcr's random and static layers are: for tests
+    /// that need no disk, and for small layers made on the fly. <see cref="BlobPath"/> only names it.
+    /// </summary>
+    public static Layer InMemory(ReadOnlyMemory<byte> blob, LayerCompression compression, Digest diffId)
+    {
+        var digest = Digest.Compute(blob.Span);
+        var layer = Create($"memory:{digest}", digest, blob.Length, compression, diffId);
+        layer._bytes = blob;
+        return layer;
+    }
+
+    public Stream OpenBlob() => OpenBlobAt(0);
+
+    /// <summary>The blob from <paramref name="offset"/> on (an upload resumed or retried part-way).</summary>
+    public Stream OpenBlobAt(long offset)
+    {
+        if (_bytes is { } bytes)
+        {
+            var rest = bytes[(int)offset..];
+            return System.Runtime.InteropServices.MemoryMarshal.TryGetArray(rest, out var segment)
+                ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+                : new MemoryStream(rest.ToArray(), writable: false);
+        }
+
+        var stream = new FileStream(BlobPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        stream.Seek(offset, SeekOrigin.Begin);
+        return stream;
+    }
 
     /// <summary>The same bytes described for a manifest of another format: the media type changes, the digest does not.</summary>
     public Layer ForFormat(ImageFormat format)

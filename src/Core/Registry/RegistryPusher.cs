@@ -55,7 +55,7 @@ public sealed class RegistryPusher(RegistrySession session)
         await Parallel.ForEachAsync(layers, new ParallelOptions { MaxDegreeOfParallelism = session.Options.ParallelBlobs, CancellationToken = cancellationToken }, async (layer, token) =>
         {
             var origin = layer.Origin is { } o && string.Equals(o.Registry, destination.Registry, StringComparison.OrdinalIgnoreCase) && o.Repository != destination.Repository ? o.Repository : null;
-            var outcome = await PushBlobAsync(repository, layer.Descriptor.Digest, layer.Descriptor.Size, offset => OpenAt(layer.BlobPath, offset), origin, token).ConfigureAwait(false);
+            var outcome = await PushBlobAsync(repository, layer.Descriptor.Digest, layer.Descriptor.Size, layer.OpenBlobAt, origin, token).ConfigureAwait(false);
             Count(outcome, layer.Descriptor.Size);
             session.Log.Info($"Layer {layer.Descriptor.Digest.Hex[..12]} ({layer.Descriptor.Size:N0} bytes): {Describe(outcome, origin)}");
         }).ConfigureAwait(false);
@@ -115,13 +115,6 @@ public sealed class RegistryPusher(RegistrySession session)
         BlobPushOutcome.Mounted => $"mounted from {origin}",
         _ => "pushed",
     };
-
-    private static Stream OpenAt(string path, long offset)
-    {
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        stream.Seek(offset, SeekOrigin.Begin);
-        return stream;
-    }
 
     private async Task<BlobPushOutcome> PushBlobAsync(RepositoryClient repository, Digest digest, long size, Func<long, Stream> open, string? mountFrom, CancellationToken cancellationToken)
     {
