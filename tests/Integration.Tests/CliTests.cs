@@ -10,6 +10,35 @@ public sealed class CliTests(TestEnvironment env, RegistryFixture registry) : IC
 {
     private static ProcessResult Cli(params string[] args) => TestEnvironment.Cli(args);
 
+    /// <summary>What the README says of the tarball as an oci-archive for skopeo, checked both ways.</summary>
+    [Theory]
+    [InlineData(Images.ImageFormat.Oci)]
+    [InlineData(Images.ImageFormat.Docker)]
+    public async Task TheTarballIsAnOciArchiveSkopeoReadsByTagOnlyForOciImages(Images.ImageFormat format)
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        var image = await TestImages.BuildAsync(work, new BlobStore(work.Combine("cache")), format);
+        var archive = work.Combine("image.tar");
+        await DockerArchiveWriter.WriteAsync(image, [Sdk.Containers.References.ImageReference.Parse("team/x:t1")], archive, DateTimeOffset.FromUnixTimeSeconds(1), CancellationToken.None);
+
+        // Without a tag skopeo takes the only image; docker-archive: selects by name whatever the format.
+        Assert.Contains(image.ManifestDigest.ToString(), TestEnvironment.Run("/usr/bin/skopeo", ["inspect", $"oci-archive:{archive}"]).AssertSuccess().StandardOutput);
+        TestEnvironment.Run("/usr/bin/skopeo", ["inspect", $"docker-archive:{archive}:team/x:t1"]).AssertSuccess();
+
+        // By tag, skopeo matches OCI manifests only: a Docker-format image is "no descriptor found" (skopeo 1.9).
+        var byTag = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", $"oci-archive:{archive}:t1"]);
+        if (format == Images.ImageFormat.Oci)
+        {
+            Assert.Contains(image.ManifestDigest.ToString(), byTag.AssertSuccess().StandardOutput);
+        }
+        else
+        {
+            Assert.NotEqual(0, byTag.ExitCode);
+            Assert.Contains("no descriptor found", byTag.Output);
+        }
+    }
+
     [Fact]
     public async Task PushCopyInspectAndPullAgreeWithSkopeo()
     {
