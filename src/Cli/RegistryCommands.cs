@@ -23,7 +23,7 @@ internal static class RegistryCommands
             var images = ImageCommandContext.From(parse);
             using var _ = images.Services;
             var loaded = await images.LoadOneAsync(parse.GetRequiredValue(reference), token);
-            ImageReference[] names = loaded.Name is { } n && ImageReference.TryParse(n, out var name) ? [name!] : [];
+            ImageReference[] names = loaded.Name is { } n && ImageReference.TryParse(n, out var name) ? [name] : [];
             var targets = new List<IImageTarget>();
             if (parse.GetValue(layout) is { } dir)
             {

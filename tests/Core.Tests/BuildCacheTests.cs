@@ -69,6 +69,14 @@ public class BuildCacheTests
         File.WriteAllText(file, "{\"Created\": 12");
         Assert.False(cache.TryGet(CacheKinds.CreatedTimes, "damaged", out _));
         Assert.False(cache.TryGet(CacheKinds.CreatedTimes, "never written", out _));
+
+        // A record missing a field (or null where none may be) is a miss, not a half-filled record.
+        await cache.SetAsync(CacheKinds.Layers, "partial", new LayerRecord(Missing, Missing, LayerCompression.Gzip), CancellationToken.None);
+        var partial = Directory.GetFiles(store.Root, "partial.json", SearchOption.AllDirectories).Single();
+        File.WriteAllText(partial, "{\"Compression\": \"Gzip\"}");
+        Assert.False(cache.TryGet(CacheKinds.Layers, "partial", out _));
+        File.WriteAllText(partial, "{\"Blob\": null, \"DiffId\": null, \"Compression\": \"Gzip\"}");
+        Assert.False(cache.TryGet(CacheKinds.Layers, "partial", out _));
     }
 
     [Fact]

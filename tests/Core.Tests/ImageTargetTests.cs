@@ -39,6 +39,11 @@ public class ImageTargetTests
     {
         Assert.Equal("localhost:5000/team/app:1", ImageReference.Of("localhost:5000", "team/app", "1").ToString());
         Assert.Equal("docker.io/library/app:1", ImageReference.Of(null, "app", "1").ToString());
+
+        // An intranet host with no dot or port is still the registry (parsing "registry/app" would make it a Hub path).
+        Assert.Equal(new ImageReference("registry", "app", "1", null), ImageReference.Of("registry", "app", "1"));
+        Assert.Equal("registry/team/app:1", ImageReference.Of("registry", "team/app", "1").FamiliarName);
+        Assert.Equal("docker.io/library/app:1", ImageReference.Of("index.docker.io", "app", "1").ToString());
     }
 
     [Fact]

@@ -204,4 +204,15 @@ public sealed class LayerUnpackerTests
         var check = await Layers.LayerVerifier.CheckAsync(layer.BlobPath, "layer 1", layer.DiffId, CancellationToken.None);
         Assert.Equal(layer.Descriptor.Digest, check.BlobDigest);
     }
+
+    [Fact]
+    public async Task AnArchiveThatCannotEvenBeOpenedIsOneCodedErrorAndItsStreamIsClosed()
+    {
+        using var work = new TempDirectory();
+        var bogus = new MemoryStream([.. "BZh9"u8, .. new byte[64]]);
+        var ex = await Assert.ThrowsAsync<ContainerException>(() => LayerUnpacker.UnpackAsync(bogus, Directory.CreateDirectory(work.Combine("root")).FullName, new UnpackOptions { Description = "ADD bogus.tar.bz2", ApplyWhiteouts = false }, CancellationToken.None));
+        Assert.Equal(ErrorCodes.ArchiveCorrupt, ex.Code);
+        Assert.StartsWith("ADD bogus.tar.bz2 is not a valid", ex.Message);
+        Assert.False(bogus.CanRead);
+    }
 }

@@ -18,6 +18,9 @@ namespace Sdk.Containers.Integration;
 public sealed class TokenRefreshRaceTests(TestEnvironment env, Xunit.Abstractions.ITestOutputHelper output)
 {
     private const string Repository = "race/app";
+    // Uploads < TokenUses keeps the outcome deterministic: a fresh token always serves at least one request before
+    // the proxy retires it, so "worked, then refused" always means expired and is refreshed once, never read as a
+    // refusal of the credentials.
     private const int Uploads = 32;
     private const int TokenUses = 40;
 

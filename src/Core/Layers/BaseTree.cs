@@ -92,7 +92,7 @@ public sealed class BaseTree
 
     private static async Task ApplyAsync(Layer layer, Dictionary<string, Node> nodes, CancellationToken cancellationToken)
     {
-        await using var tar = LayerReader.Open(layer.OpenBlob(), new LayerReadOptions { Description = $"The base image's layer {layer.Descriptor.Digest}", AnyArchive = true });
+        await using var tar = LayerReader.Open(layer.OpenBlob(), new LayerReadOptions { Description = $"The base image's layer {layer.Descriptor.Digest}" });
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var opaque = new List<string>();
         while (await tar.NextAsync(cancellationToken).ConfigureAwait(false) is { } entry)

@@ -62,6 +62,9 @@ public sealed record Layer(string BlobPath, Descriptor Descriptor, Digest DiffId
 
 public enum LayerSource
 {
+    /// <summary>Part of an image that already existed: a base, a pulled or loaded image.</summary>
+    Existing,
+
     /// <summary>Written by this build, and new to the blob store.</summary>
     Written,
 

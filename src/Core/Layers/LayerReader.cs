@@ -52,12 +52,14 @@ public sealed class LayerReader : IAsyncDisposable
     private readonly Stream _decompressed;
     private readonly HashingStream _tarHash;
     private readonly TarReader _tar;
+    private readonly long _rawLength;
     private int _entries;
 
     private LayerReader(Stream raw, LayerReadOptions options)
     {
         _options = options;
         _raw = raw;
+        _rawLength = raw.Length;
         Compression = Sniff(raw, options.AnyArchive);
         Stream blob = new BufferedStream(raw, 1 << 16);
         if (options.HashBlob)
@@ -79,11 +81,28 @@ public sealed class LayerReader : IAsyncDisposable
 
     public ArchiveCompression Compression { get; }
 
-    /// <param name="raw">A seekable stream at the blob's start (its first bytes are read twice); disposed with the reader.</param>
-    public static LayerReader Open(Stream raw, LayerReadOptions options) => new(raw, options);
+    /// <param name="raw">A seekable stream at the blob's start (its first bytes are read twice); disposed with the
+    /// reader, or here when it cannot be opened.</param>
+    public static LayerReader Open(Stream raw, LayerReadOptions options)
+    {
+        try
+        {
+            return new LayerReader(raw, options);
+        }
+        catch (Exception ex)
+        {
+            raw.Dispose();
+            if (IsCorruption(ex))
+            {
+                throw new ContainerException(ErrorCodes.ArchiveCorrupt, $"{options.Description} is not a valid archive ({ex.Message.TrimEnd('.')}); it is truncated or corrupt.", ex);
+            }
+
+            throw;
+        }
+    }
 
     public static LayerReader OpenFile(string path, LayerReadOptions options)
-        => new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan), options);
+        => Open(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan), options);
 
     /// <summary>The next entry (its data readable until the next call), or null at the end of the archive.</summary>
     public async ValueTask<TarEntry?> NextAsync(CancellationToken cancellationToken)
@@ -136,7 +155,7 @@ public sealed class LayerReader : IAsyncDisposable
             throw new ContainerException(ErrorCodes.DigestMismatch, $"{_options.Description} does not match its diff_id: the config says {expected}, its content hashes to {diffId}. The layer was altered or belongs to another image.");
         }
 
-        return new LayerReadResult(_blobHash?.GetDigest(), _blobHash?.BytesHashed ?? _raw.Length, diffId, _tarHash.BytesHashed, Compression, _entries);
+        return new LayerReadResult(_blobHash?.GetDigest(), _blobHash?.BytesHashed ?? _rawLength, diffId, _tarHash.BytesHashed, Compression, _entries);
     }
 
     /// <summary>What reading corrupt input throws, from the decompressors and the tar reader, while walking the

@@ -101,7 +101,8 @@ public sealed class ContainerPublisher(ImageServices services)
             {
                 LayerSource.BuildCache => " (unchanged since the last build: no file read, nothing hashed or compressed)",
                 LayerSource.WrittenAgainSameBytes => " (rebuilt, same content as before)",
-                _ => " (new)",
+                LayerSource.Written => " (new)",
+                _ => string.Empty,
             };
             log.Info($"Layer {plans[i].Description}: {files} files, {layers[i].Descriptor.Size:N0} bytes, {layers[i].Descriptor.Digest}{state}");
             builder.AddLayer(layers[i], $"Sdk.Containers: COPY {plans[i].Description} to {workingDirectory}");

@@ -42,11 +42,23 @@ public sealed partial record ImageReference(string Registry, string Repository, 
     /// <summary>
     /// The name for a repository (as ContainerRepository gives it) on a registry, or Docker Hub's naming with none.
     /// </summary>
+    /// <remarks>Built from its parts, never parsed again: a registry host without a dot or port (an intranet
+    /// "registry") would otherwise read as a Docker Hub path.</remarks>
     public static ImageReference Of(string? registry, string repository, string tag)
-        => Parse($"{(string.IsNullOrEmpty(registry) ? string.Empty : registry + "/")}{repository}:{tag}");
+    {
+        if (string.IsNullOrEmpty(registry))
+        {
+            return Parse($"{repository}:{tag}");
+        }
+
+        ValidateRepository(repository, "ContainerRepository");
+        ValidateTag(tag, "ContainerImageTags");
+        var hub = registry is DockerHub or "index.docker.io" or "registry-1.docker.io";
+        return new ImageReference(hub ? DockerHub : registry, hub && !repository.Contains('/') ? "library/" + repository : repository, tag, null);
+    }
 
     /// <summary>Like <see cref="Parse"/>, for names read from files (index.json annotations) that may not be valid.</summary>
-    public static bool TryParse(string value, out ImageReference? reference)
+    public static bool TryParse(string value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ImageReference? reference)
     {
         try
         {

@@ -23,7 +23,7 @@ public sealed class ManifestClient
     /// <summary>The manifest or index under a tag or digest, null when the registry has none there.</summary>
     public async Task<FetchedManifest?> GetAsync(string tagOrDigest, CancellationToken cancellationToken)
     {
-        var name = $"{_repository}:{tagOrDigest}";
+        var name = References.RepositoryLocation.NameOf(_repository.ToString(), tagOrDigest);
         using var request = RegistryHttp.NewRequest(HttpMethod.Get, _repository.Address($"manifests/{tagOrDigest}"));
         foreach (var type in ManifestTypes)
         {
@@ -49,7 +49,7 @@ public sealed class ManifestClient
         content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
         using var request = RegistryHttp.NewRequest(HttpMethod.Put, _repository.Address($"manifests/{tagOrDigest}"), content);
         using var response = await _repository.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        RegistryErrors.Expect(response, HttpStatusCode.Created, $"Writing the {(MediaTypes.IsIndex(mediaType) ? "index" : "manifest")} {_repository}:{tagOrDigest}");
+        RegistryErrors.Expect(response, HttpStatusCode.Created, $"Writing the {(MediaTypes.IsIndex(mediaType) ? "index" : "manifest")} {References.RepositoryLocation.NameOf(_repository.ToString(), tagOrDigest)}");
         return response.Headers.TryGetValues("Docker-Content-Digest", out var values) && Digest.TryParse(values.FirstOrDefault(), out var stored) ? stored : null;
     }
 

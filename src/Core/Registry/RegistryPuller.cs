@@ -69,7 +69,7 @@ public sealed class RegistryPuller(RegistrySession session, BlobStore store)
 
     private async Task<(byte[] Bytes, string? MediaType, Digest Digest)> GetManifestAsync(RepositoryClient client, ImageReference reference, string tagOrDigest, Digest? expected, CancellationToken cancellationToken)
     {
-        var name = $"{reference.Registry}/{reference.Repository}:{tagOrDigest}";
+        var name = new RepositoryLocation(reference.Registry, reference.Repository).Name(tagOrDigest);
         if (expected is { } pinned && store.TryGet(pinned, out var stored))
         {
             var cachedBytes = await File.ReadAllBytesAsync(stored.Path, cancellationToken).ConfigureAwait(false);

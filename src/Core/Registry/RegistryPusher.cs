@@ -71,7 +71,7 @@ public sealed class RegistryPusher(RegistrySession session)
             var stored = await repository.Manifests.PutAsync(tag, image.ManifestBytes, image.ManifestMediaType, cancellationToken).ConfigureAwait(false);
             if (stored is { } digest && digest != image.ManifestDigest)
             {
-                throw new ContainerException(ErrorCodes.DigestMismatch, $"{destination.Registry} stored the manifest {destination}:{tag} as {digest}, not {image.ManifestDigest}.");
+                throw new ContainerException(ErrorCodes.DigestMismatch, $"{destination.Registry} stored the manifest {destination.Name(tag)} as {digest}, not {image.ManifestDigest}.");
             }
 
             session.Log.Info($"Pushed {Name(destination, tag)} ({image.ManifestDigest})");
@@ -82,7 +82,7 @@ public sealed class RegistryPusher(RegistrySession session)
 
     /// <summary>repo:tag, or repo@sha256:… when the image is pushed by its digest.</summary>
     private static string Name(RepositoryLocation destination, string tagOrDigest)
-        => Digest.TryParse(tagOrDigest, out _) ? $"{destination}@{tagOrDigest}" : $"{destination}:{tagOrDigest}";
+        => destination.Name(tagOrDigest);
 
     /// <summary>Pushes every platform's image by digest, then the index under each tag.</summary>
     public async Task<PushResult> PushIndexAsync(IReadOnlyList<Image> images, byte[] indexBytes, string indexMediaType, RepositoryLocation destination, IReadOnlyList<string> tags, CancellationToken cancellationToken)

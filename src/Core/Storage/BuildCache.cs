@@ -57,19 +57,18 @@ public sealed class BuildCache(BlobStore store)
         try
         {
             record = JsonSerializer.Deserialize(File.ReadAllBytes(path), kind.Json);
+            if (record is not null && kind.StoredBlobs(record).All(digest => store.TryGet(digest, out _)))
+            {
+                return true;
+            }
         }
-        catch (Exception ex) when (ex is JsonException or IOException or NotSupportedException)
+        catch (Exception ex) when (ex is JsonException or IOException or NotSupportedException or ArgumentException or InvalidOperationException)
         {
-            return false;
+            // A damaged record is only a miss.
         }
 
-        if (record is null || kind.StoredBlobs(record).Any(digest => !store.TryGet(digest, out _)))
-        {
-            record = null;
-            return false;
-        }
-
-        return true;
+        record = null;
+        return false;
     }
 
     public Task SetAsync<T>(CacheKind<T> kind, string key, T record, CancellationToken cancellationToken)

@@ -60,7 +60,9 @@ public static class CacheKinds
     public static readonly CacheKind<OutputRecord> Outputs = new("outputs", "archive-output-v2", CacheJson.Default.OutputRecord, _ => []);
 }
 
-[JsonSourceGenerationOptions(UseStringEnumConverter = true, Converters = [typeof(DigestJsonConverter)])]
+// A record missing a field, or with null where none may be, does not parse (and so is a miss), rather than reaching
+// a caller half-filled.
+[JsonSourceGenerationOptions(UseStringEnumConverter = true, RespectRequiredConstructorParameters = true, RespectNullableAnnotations = true, Converters = [typeof(DigestJsonConverter)])]
 [JsonSerializable(typeof(LayerRecord))]
 [JsonSerializable(typeof(VerifiedBlobRecord))]
 [JsonSerializable(typeof(StepRecord))]

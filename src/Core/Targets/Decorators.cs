@@ -5,7 +5,7 @@ namespace Sdk.Containers.Targets;
 
 /// <summary>
 /// Skips writing a file that already holds this artifact under these names: the build cache records what was written
-/// with the file's stamp (size, time, inode), so a file changed or replaced since is written again.
+/// with the file's stamp (path, size, modification time), so a file changed or replaced since is written again.
 /// </summary>
 public sealed class UpToDateFileTarget(IImageTarget inner, string path, BuildCache cache, DateTimeOffset timestamp, IBuildLog log) : IImageTarget
 {

@@ -21,19 +21,22 @@ public sealed class DockerArchiveTarget(string path, DateTimeOffset timestamp, I
 /// <summary>An oci-archive: an OCI image layout in a tarball, holding one image or an index with every platform's.</summary>
 public sealed class OciArchiveTarget(string path, DateTimeOffset timestamp, IBuildLog log) : IImageTarget
 {
+    private static readonly ImageReference UnnamedIndex = ImageReference.Parse("image:latest");
+
     public async Task<TargetResult> WriteAsync(ImageArtifact artifact, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken)
     {
-        // index.json carries one name: OCI tools select an image by its ref.name, one per entry.
-        var name = names.FirstOrDefault();
+        // index.json carries one name (OCI tools select an image by its ref.name, one per entry). An unnamed index
+        // is still selectable as :latest, as buildx names it.
+        var name = names.FirstOrDefault() ?? (artifact.Index is null ? null : UnnamedIndex);
         if (artifact.Index is { } index)
         {
             await OciArchiveWriter.WriteIndexAsync(artifact.Images, index.Bytes, index.MediaType, name, path, timestamp, cancellationToken).ConfigureAwait(false);
-            log.Info($"Wrote the index of {artifact.Platforms} as {TargetNames.Describe(names)} to the oci-archive {path} (digest {index.Digest})");
+            log.Info($"Wrote the index of {artifact.Platforms} as {name!.FamiliarName} to the oci-archive {path} (digest {index.Digest})");
         }
         else
         {
             await OciArchiveWriter.WriteAsync(artifact.Images[0], name, path, timestamp, cancellationToken).ConfigureAwait(false);
-            log.Info($"Wrote {TargetNames.Describe(names)} to the oci-archive {path} (digest {artifact.Digest})");
+            log.Info($"Wrote {TargetNames.Describe(name is null ? [] : [name])} to the oci-archive {path} (digest {artifact.Digest})");
         }
 
         return new TargetResult { ArchivePath = path };
@@ -46,8 +49,10 @@ public sealed class OciLayoutTarget(string directory, IBuildLog log) : IImageTar
     public async Task<TargetResult> WriteAsync(ImageArtifact artifact, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken)
     {
         var image = artifact.Single ?? throw DockerArchiveTarget.NoIndexHere(artifact, "plain OCI layout directory");
-        await OciLayoutWriter.WriteAsync(image, names.FirstOrDefault(), directory, cancellationToken).ConfigureAwait(false);
-        log.Info($"Wrote {TargetNames.Describe(names)} ({image.Config.Platform}) to the OCI layout {directory} (digest {image.ManifestDigest})");
+        // One entry per tag in index.json would be as valid; the layout holds the first name, as the index reads it.
+        var name = names.FirstOrDefault();
+        await OciLayoutWriter.WriteAsync(image, name, directory, cancellationToken).ConfigureAwait(false);
+        log.Info($"Wrote {TargetNames.Describe(name is null ? [] : [name])} ({image.Config.Platform}) to the OCI layout {directory} (digest {image.ManifestDigest})");
         return TargetResult.Nothing;
     }
 }

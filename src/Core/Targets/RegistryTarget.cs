@@ -10,7 +10,7 @@ public sealed class RegistryTarget(RegistrySession registries, IBuildLog log) : 
     {
         if (names.Count == 0)
         {
-            throw new ContainerException(ErrorCodes.InvalidOutput, "--push needs a name to push to: add -t registry.example.com/team/app:tag.");
+            throw new ContainerException(ErrorCodes.InvalidOutput, "There is no name to push the image to: give it one on a registry (-t registry.example.com/team/app:tag; or ContainerRegistry, ContainerRepository and ContainerImageTags).");
         }
 
         var pusher = new RegistryPusher(registries);

@@ -64,7 +64,7 @@ public static class LayerUnpacker
         {
             Description = options.Description,
             ExpectedDiffId = options.ExpectedDiffId,
-            AnyArchive = true,
+            AnyArchive = options.ExpectedDiffId is null,
             Budget = (limit, max => new ContainerException(ErrorCodes.LayerTooLarge, $"{options.Description} unpacks to more than {max:N0} bytes, the most one archive may ({UnpackLimits.UnpackSetting}); it is refused as a decompression bomb. If the content is real, raise {UnpackLimits.UnpackSetting}.")),
         });
         UnpackLimits.EnsureSpace(root, 0, options.Description);
