@@ -76,6 +76,12 @@ public sealed class BuildContainerImage : ContainerImageTask
 
     public string LayerCompression { get; set; } = string.Empty;
 
+    /// <summary>ContainerCacheFrom: images whose layer blobs may be reused.</summary>
+    public ITaskItem[] CacheFrom { get; set; } = [];
+
+    /// <summary>ContainerRegistryReuse: false stops a push from reusing the blobs of the image at its first tag.</summary>
+    public string RegistryReuse { get; set; } = string.Empty;
+
     public bool GenerateCreatedLabels { get; set; }
 
     public bool GenerateBaseDigestLabel { get; set; }
@@ -122,7 +128,9 @@ public sealed class BuildContainerImage : ContainerImageTask
                 Created = created,
                 LayerTimestamp = ReproducibleTime.Resolve(null, SourceDateEpoch) ?? Layers.LayerWriterOptions.DefaultTimestamp,
                 Layering = ParseLayering(Layering),
-                Compression = Layers.LayerCompressionSetting.Parse(LayerCompression),
+                Compression = string.IsNullOrWhiteSpace(LayerCompression) ? null : Layers.LayerCompressionSetting.Parse(LayerCompression),
+                CacheFrom = CacheFrom.Select(c => c.ItemSpec).ToArray(),
+                RegistryReuse = !string.Equals(RegistryReuse.Trim(), "false", StringComparison.OrdinalIgnoreCase),
                 GenerateCreatedLabels = GenerateCreatedLabels,
                 GenerateBaseDigestLabel = GenerateBaseDigestLabel,
                 ExtraLayers = ExtraLayers.Select(ToExtraLayer).ToArray(),

@@ -28,11 +28,11 @@ public class IncrementalBuildTests
         Assert.Equal(first.Descriptor.Digest, second.Descriptor.Digest);
         Assert.Equal(first.DiffId, second.DiffId);
 
-        // A touched file is read again, and gives the same layer.
+        // A touched file is read again, and gives the same layer: its content is hashed, found, and not compressed.
         File.SetLastWriteTimeUtc(work.Combine("app", "a.dll"), DateTime.UtcNow.AddMinutes(7));
         var touched = await writer.WriteAsync(LayerPlan.FromDirectory(work.Combine("app"), "/app", "t"), options, CancellationToken.None);
         Assert.Equal(4, opens);
-        Assert.Equal(LayerSource.WrittenAgainSameBytes, touched.Source);
+        Assert.Equal(LayerSource.SameContentStored, touched.Source);
         Assert.Equal(first.Descriptor.Digest, touched.Descriptor.Digest);
 
         // A blob missing from the store is a miss, never a dangling layer.

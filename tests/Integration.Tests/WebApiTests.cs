@@ -57,6 +57,9 @@ public sealed partial class WebApiTests(TestEnvironment env, RegistryFixture reg
             $"-p:ContainerImageTags={tag}",
         ]).AssertSuccess();
         Assert.Contains($"Loaded webapi:{tag} into docker", result.Output);
+
+        // The engine unpacks the layers at once: they go to it as plain tar, nothing compressed.
+        Assert.Matches(@"Layer webapi app files: \d+ files, [\d,]+ bytes uncompressed, sha256:", result.Output);
         var image = $"webapi:{tag}";
         var container = env.Docker("run", "-d", "--network", "none", image).AssertSuccess().StandardOutput.Trim();
         try

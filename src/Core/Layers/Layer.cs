@@ -15,6 +15,12 @@ public sealed record Layer(string BlobPath, Descriptor Descriptor, Digest DiffId
     /// <summary>How this build came by the layer (for the log, and for tests that count work).</summary>
     public LayerSource Source { get; init; }
 
+    /// <summary>The image whose blob this build took instead of compressing the content (<see cref="LayerSource.Offered"/>).</summary>
+    public References.ImageReference? OfferedBy { get; init; }
+
+    // Set for a layer whose blob stays in a registry repository (its Origin): only a push to that registry can use it.
+    private bool _remote;
+
     /// <summary>
     /// The one way a layer is made from a blob and its content's digest. It is described in OCI terms; the image it
     /// joins decides its media type (<see cref="Image.Create"/>), so no writer or cache has to know the image's format.
@@ -37,11 +43,26 @@ public sealed record Layer(string BlobPath, Descriptor Descriptor, Digest DiffId
         return layer;
     }
 
+    /// <summary>
+    /// A layer whose blob is only in a registry repository (<paramref name="origin"/>), not on this machine: for an
+    /// image pushed to that registry, where the blob is already there or is mounted from the origin.
+    /// </summary>
+    public static Layer InRegistry(Descriptor blob, Digest diffId, References.RepositoryLocation origin)
+        => new($"{origin.Registry}/{origin.Repository}@{blob.Digest}", blob, diffId) { Origin = origin, _remote = true };
+
+    /// <summary>Whether the blob's bytes are on this machine (false: only in the registry of <see cref="Origin"/>).</summary>
+    public bool IsLocal => !_remote;
+
     public Stream OpenBlob() => OpenBlobAt(0);
 
     /// <summary>The blob from <paramref name="offset"/> on (an upload resumed or retried part-way).</summary>
     public Stream OpenBlobAt(long offset)
     {
+        if (_remote)
+        {
+            throw new ContainerException(ErrorCodes.RegistryError, $"The layer {Descriptor.Digest} was to be taken from {Origin!.Registry}/{Origin.Repository}, but it is no longer there; publish again and it will be compressed and uploaded.");
+        }
+
         if (_bytes is { } bytes)
         {
             var rest = bytes[(int)offset..];
@@ -73,4 +94,10 @@ public enum LayerSource
 
     /// <summary>Taken from the build cache: the plan matched an earlier build's, so no file was read, nothing written.</summary>
     BuildCache,
+
+    /// <summary>Its content (by diff_id) was compressed on this machine before, from another plan: hashed, not compressed.</summary>
+    SameContentStored,
+
+    /// <summary>A registry image had a blob of this content with the very bytes we would write: hashed, not compressed.</summary>
+    Offered,
 }

@@ -3,7 +3,10 @@ using Sdk.Containers.Images;
 
 namespace Sdk.Containers.Layers;
 
-/// <summary>How layers are compressed: gzip (levels 1-9) or zstd (levels 1-22), written "gzip", "gzip:1", "zstd:3".</summary>
+/// <summary>
+/// How layers are compressed: gzip (levels 1-9), zstd (levels 1-22) or not at all, written "gzip", "gzip:1", "zstd:3",
+/// "none".
+/// </summary>
 public sealed record LayerCompressionSetting(LayerCompression Algorithm, int Level)
 {
     /// <summary>
@@ -14,7 +17,10 @@ public sealed record LayerCompressionSetting(LayerCompression Algorithm, int Lev
 
     public static readonly LayerCompressionSetting Default = new(LayerCompression.Gzip, DefaultGzipLevel);
 
-    public override string ToString() => $"{Algorithm.ToString().ToLowerInvariant()}:{Level}";
+    /// <summary>Plain tar layers, as `docker save` writes them: for an engine that unpacks them at once.</summary>
+    public static readonly LayerCompressionSetting Uncompressed = new(LayerCompression.None, 0);
+
+    public override string ToString() => Algorithm == LayerCompression.None ? "none" : $"{Algorithm.ToString().ToLowerInvariant()}:{Level}";
 
     public static LayerCompressionSetting Parse(string? value)
     {
@@ -24,6 +30,11 @@ public sealed record LayerCompressionSetting(LayerCompression Algorithm, int Lev
         }
 
         var parts = value.Trim().ToLowerInvariant().Split(':');
+        if (parts is ["none"])
+        {
+            return Uncompressed;
+        }
+
         var algorithm = parts[0] switch
         {
             "gzip" => LayerCompression.Gzip,
@@ -42,5 +53,5 @@ public sealed record LayerCompressionSetting(LayerCompression Algorithm, int Lev
     }
 
     private static ContainerException Invalid(string value)
-        => new(ErrorCodes.InvalidCompression, $"ContainerLayerCompression is '{value}'; write gzip or zstd, optionally with a level: gzip:1 to gzip:9, zstd:1 to zstd:22.");
+        => new(ErrorCodes.InvalidCompression, $"ContainerLayerCompression is '{value}'; write gzip or zstd, optionally with a level (gzip:1 to gzip:9, zstd:1 to zstd:22), or none.");
 }

@@ -27,8 +27,11 @@ public sealed record LayerWriterOptions
 /// <summary>
 /// Writes a layer from a plan in one pass: tar entries stream through a sha256 (the diff_id), into gzip, through a
 /// second sha256 (the blob digest) and into a temporary file that is renamed into the blob store.
+/// When a blob for the same content may be known already (compressed here before, or offered by a
+/// <see cref="ILayerBlobSource"/>), the tar is first only hashed — far cheaper than compressing it — and compressed only
+/// when no known blob has the bytes this compression setting would write.
 /// </summary>
-public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
+public sealed class LayerWriter(BlobStore store, BuildCache? cache = null, IReadOnlyList<ILayerBlobSource>? sources = null)
 {
     public async Task<Layer> WriteAsync(LayerPlan plan, LayerWriterOptions options, CancellationToken cancellationToken)
     {
@@ -38,13 +41,50 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
             return Layer.Create(cachedBlob.Path, record.Blob, cachedBlob.Size, record.Compression, record.DiffId) with { Source = LayerSource.BuildCache };
         }
 
-        var layer = await WriteCoreAsync(plan, options, cancellationToken).ConfigureAwait(false);
-        if (key is not null)
+        var layer = await FindKnownAsync(plan, options, cancellationToken).ConfigureAwait(false)
+            ?? await WriteCoreAsync(plan, options, cancellationToken).ConfigureAwait(false);
+        if (key is not null && store.TryGet(layer.Descriptor.Digest, out _))
         {
             await cache!.SetAsync(CacheKinds.Layers, key, new LayerRecord(layer.Descriptor.Digest, layer.DiffId, options.Compression.Algorithm), cancellationToken).ConfigureAwait(false);
         }
 
         return layer;
+    }
+
+    /// <summary>The tar as it would be written, hashed and probed but not compressed.</summary>
+    public static async Task<LayerContent> MeasureAsync(LayerPlan plan, LayerWriterOptions options, CancellationToken cancellationToken)
+    {
+        var probe = new ContentProbe();
+        await using var hash = HashingStream.ForWriting(probe, leaveOpen: true);
+        await WriteTarAsync(hash, plan, options, cancellationToken).ConfigureAwait(false);
+        return new LayerContent(hash.GetDigest(), probe.Written, probe.Crc, probe.FirstChunk);
+    }
+
+    // Hashing first costs a pass over the files; it pays only when some blob may be known, so a machine that has
+    // compressed nothing yet and has no source to ask writes in one pass.
+    private async Task<Layer?> FindKnownAsync(LayerPlan plan, LayerWriterOptions options, CancellationToken cancellationToken)
+    {
+        var mayKnow = sources is { Count: > 0 } || (cache?.HasAny(CacheKinds.CompressedBlobs) ?? false);
+        if (!mayKnow)
+        {
+            return null;
+        }
+
+        var content = await MeasureAsync(plan, options, cancellationToken).ConfigureAwait(false);
+        if (cache is not null && cache.TryGet(CacheKinds.CompressedBlobs, CompressedKey(content.DiffId, options.Compression), out var known) && store.TryGet(known.Blob, out var blob))
+        {
+            return Layer.Create(blob.Path, blob.Digest, blob.Size, options.Compression.Algorithm, content.DiffId) with { Source = LayerSource.SameContentStored };
+        }
+
+        foreach (var source in sources ?? [])
+        {
+            if (await source.FindAsync(content, options.Compression, cancellationToken).ConfigureAwait(false) is { } offered)
+            {
+                return offered;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -55,6 +95,10 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
         => BuildCache.Key(CacheKinds.Layers, new[] { options.Timestamp.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), options.Compression.ToString() }
             .Concat(plan.Entries.Select(e => $"{e.Path}|{e.Kind}|{(int)e.Mode}|{e.Uid}|{e.Gid}|{e.LinkTarget}|{e.DeviceMajor},{e.DeviceMinor}|{(e.SourcePath is null ? string.Empty : BuildCache.FileStamp(e.SourcePath))}")));
 
+    // The chunk size is part of what the gzip bytes depend on.
+    private static string CompressedKey(Digest diffId, LayerCompressionSetting compression)
+        => BuildCache.Key(CacheKinds.CompressedBlobs, [diffId.ToString(), compression.ToString(), ParallelGzipStream.DefaultChunkSize.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+
     private async Task<Layer> WriteCoreAsync(LayerPlan plan, LayerWriterOptions options, CancellationToken cancellationToken)
     {
         await using var pending = store.BeginWrite();
@@ -62,30 +106,26 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
         await using (var compressedHash = HashingStream.ForWriting(pending.Stream, leaveOpen: true))
         {
             var compression = options.Compression;
-            await using (var gzip = compression.Algorithm == LayerCompression.Zstd
-                ? (Stream)new ZstdSharp.CompressionStream(compressedHash, compression.Level, leaveOpen: true)
-                : new ParallelGzipStream(compressedHash, compression.Level, options.CompressionWorkers, leaveOpen: true))
-            await using (var uncompressedHash = HashingStream.ForWriting(gzip, leaveOpen: true))
+            Stream? compressor = compression.Algorithm switch
             {
-                await using (var tar = new DeterministicTarWriter(uncompressedHash))
+                LayerCompression.Zstd => new ZstdSharp.CompressionStream(compressedHash, compression.Level, leaveOpen: true),
+                LayerCompression.Gzip => new ParallelGzipStream(compressedHash, compression.Level, options.CompressionWorkers, leaveOpen: true),
+                _ => null,
+            };
+            if (compressor is null)
+            {
+                // An uncompressed layer is its tar: one hash is both digests.
+                await WriteTarAsync(compressedHash, plan, options, cancellationToken).ConfigureAwait(false);
+                diffId = compressedHash.GetDigest();
+            }
+            else
+            {
+                await using (compressor)
+                await using (var uncompressedHash = HashingStream.ForWriting(compressor, leaveOpen: true))
                 {
-                    foreach (var entry in plan.Entries)
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        try
-                        {
-                            await WriteEntryAsync(tar, entry, options, cancellationToken).ConfigureAwait(false);
-                        }
-                        catch (Exception ex) when (ex is not (ContainerException or OperationCanceledException))
-                        {
-                            // One coded line naming what was being written, never a bare exception type.
-                            var source = entry.SourcePath is { } path ? $"'{path}' as " : string.Empty;
-                            throw new ContainerException(ErrorCodes.LayerEntryFailed, $"{plan.Description}: could not add {source}/{entry.Path}: {ex.Message.TrimEnd('.')}.", ex);
-                        }
-                    }
+                    await WriteTarAsync(uncompressedHash, plan, options, cancellationToken).ConfigureAwait(false);
+                    diffId = uncompressedHash.GetDigest();
                 }
-
-                diffId = uncompressedHash.GetDigest();
             }
 
             await compressedHash.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -93,7 +133,31 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null)
         }
 
         var blob = await pending.CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (cache is not null)
+        {
+            await cache.SetAsync(CacheKinds.CompressedBlobs, CompressedKey(diffId, options.Compression), new CompressedBlobRecord(blob.Digest), cancellationToken).ConfigureAwait(false);
+        }
+
         return Layer.Create(blob.Path, blob.Digest, blob.Size, options.Compression.Algorithm, diffId) with { Source = blob.Reused ? LayerSource.WrittenAgainSameBytes : LayerSource.Written };
+    }
+
+    private static async Task WriteTarAsync(Stream destination, LayerPlan plan, LayerWriterOptions options, CancellationToken cancellationToken)
+    {
+        await using var tar = new DeterministicTarWriter(destination);
+        foreach (var entry in plan.Entries)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                await WriteEntryAsync(tar, entry, options, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not (ContainerException or OperationCanceledException))
+            {
+                // One coded line naming what was being written, never a bare exception type.
+                var source = entry.SourcePath is { } path ? $"'{path}' as " : string.Empty;
+                throw new ContainerException(ErrorCodes.LayerEntryFailed, $"{plan.Description}: could not add {source}/{entry.Path}: {ex.Message.TrimEnd('.')}.", ex);
+            }
+        }
     }
 
     private static async Task WriteEntryAsync(DeterministicTarWriter tar, LayerEntry entry, LayerWriterOptions options, CancellationToken cancellationToken)

@@ -96,10 +96,7 @@ public sealed class ParallelGzipStream : Stream
             await WriteOldestAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var trailer = new byte[8];
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer, _crc.GetCurrentHashAsUInt32());
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer.AsSpan(4), unchecked((uint)_length));
-        await _output.WriteAsync(trailer, cancellationToken).ConfigureAwait(false);
+        await _output.WriteAsync(Trailer(_crc.GetCurrentHashAsUInt32(), _length), cancellationToken).ConfigureAwait(false);
         await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
         _finished = true;
     }
@@ -128,6 +125,25 @@ public sealed class ParallelGzipStream : Stream
     {
         var compressed = await _inFlight.Dequeue().ConfigureAwait(false);
         await _output.WriteAsync(compressed, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The gzip trailer: the CRC-32 of the input and its length mod 2^32, little-endian.</summary>
+    internal static byte[] Trailer(uint crc, long length)
+    {
+        var trailer = new byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer, crc);
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer.AsSpan(4), unchecked((uint)length));
+        return trailer;
+    }
+
+    /// <summary>
+    /// The bytes this stream writes first for an input whose first chunk is <paramref name="firstChunk"/>: the header
+    /// and that chunk deflated on its own (final when it is the whole input). They depend on nothing after it.
+    /// </summary>
+    internal static byte[] Begin(ReadOnlySpan<byte> firstChunk, int level, bool final)
+    {
+        var deflated = Deflate(firstChunk.ToArray(), firstChunk.Length, level, final);
+        return [.. Header, .. deflated];
     }
 
     /// <summary>

@@ -45,6 +45,15 @@ public sealed record ContainerPublishRequest
 
     public IReadOnlyList<string> Tags { get; init; } = ["latest"];
 
+    /// <summary>
+    /// Whether a push first reads the image at its first tag and takes the blobs of layers it already holds (with
+    /// the bytes this build would write) instead of compressing them again.
+    /// </summary>
+    public bool RegistryReuse { get; init; } = true;
+
+    /// <summary>ContainerCacheFrom: more images whose layer blobs may be taken, as image references.</summary>
+    public IReadOnlyList<string> CacheFrom { get; init; } = [];
+
     /// <summary>When set and no tags are given, tags come from this version (see <see cref="References.VersionTags"/>).</summary>
     public string? TagsFromVersion { get; init; }
 
@@ -85,8 +94,11 @@ public sealed record ContainerPublishRequest
     /// <summary>The mtime of every layer and archive entry.</summary>
     public DateTimeOffset LayerTimestamp { get; init; } = Layers.LayerWriterOptions.DefaultTimestamp;
 
-    /// <summary>ContainerLayerCompression: algorithm and level.</summary>
-    public Layers.LayerCompressionSetting Compression { get; init; } = Layers.LayerCompressionSetting.Default;
+    /// <summary>
+    /// ContainerLayerCompression: algorithm and level. Null chooses per output: none when the image only goes into a
+    /// local engine (which unpacks it at once, as `docker save` writes it), else gzip.
+    /// </summary>
+    public Layers.LayerCompressionSetting? Compression { get; init; }
 
     public ContainerLayering Layering { get; init; } = ContainerLayering.ByChangeRate;
 

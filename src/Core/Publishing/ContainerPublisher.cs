@@ -56,6 +56,10 @@ public sealed class ContainerPublisher(ImageServices services)
             clock.Restart();
         }
 
+        // Meanwhile, what the registry already holds: the image at the first tag this publish overwrites, and the
+        // ContainerCacheFrom images. Reading them costs a manifest and a config each.
+        var cacheFrom = request.CacheFrom.Select(c => c.Trim()).Where(c => c.Length > 0).Select(c => ImageReference.Parse(c, "ContainerCacheFrom image")).ToArray();
+        var reuse = Task.Run(() => GatherReuseAsync(request.RegistryReuse, cacheFrom, names, targets, platform, cancellationToken), cancellationToken);
         var loader = new ImageLoader(store, registries);
         var baseImage = await loader.LoadAsync(source, platform, cancellationToken).ConfigureAwait(false);
         if (source.Transport != ImageTransport.Registry)
@@ -67,13 +71,14 @@ public sealed class ContainerPublisher(ImageServices services)
         var format = request.Format ?? baseImage.Image.Format;
         Phase("base image");
         var plans = PublishLayering.Plan(request.PublishDirectory, workingDirectory, request.AssemblyName, request.Layering, request.ExtraLayers).ToList();
-        var options = new LayerWriterOptions { Timestamp = request.LayerTimestamp, Compression = request.Compression };
+        var options = new LayerWriterOptions { Timestamp = request.LayerTimestamp, Compression = request.Compression ?? DefaultCompression(targets) };
         if (options.Compression.Algorithm == LayerCompression.Zstd && format != ImageFormat.Oci)
         {
             throw new ContainerException(ErrorCodes.ZstdNeedsOci, $"ContainerLayerCompression is {options.Compression}, but zstd layers exist only in OCI images and this image is in Docker format (the base's). Set ContainerImageFormat to OCI.");
         }
 
-        var writer = new LayerWriter(store, cache);
+        var offered = await reuse.ConfigureAwait(false);
+        var writer = new LayerWriter(store, cache, offered is { Count: > 0 } ? [offered] : null);
 
         // Layers are independent: building them at once keeps every core busy hashing and compressing. The base's
         // directories and links are read meanwhile (once per base); a layer whose paths they change (a parent the base
@@ -102,9 +107,14 @@ public sealed class ContainerPublisher(ImageServices services)
                 LayerSource.BuildCache => " (unchanged since the last build: no file read, nothing hashed or compressed)",
                 LayerSource.WrittenAgainSameBytes => " (rebuilt, same content as before)",
                 LayerSource.Written => " (new)",
+                LayerSource.SameContentStored => " (same content as a layer compressed on this machine before: hashed, not compressed)",
+                LayerSource.Offered => layers[i].IsLocal
+                    ? $" (reused from {layers[i].OfferedBy}: hashed, downloaded, not compressed)"
+                    : $" (reused from {layers[i].OfferedBy}: hashed, not compressed, not uploaded)",
                 _ => string.Empty,
             };
-            log.Info($"Layer {plans[i].Description}: {files} files, {layers[i].Descriptor.Size:N0} bytes, {layers[i].Descriptor.Digest}{state}");
+            var plain = options.Compression.Algorithm == LayerCompression.None ? " uncompressed" : string.Empty;
+            log.Info($"Layer {plans[i].Description}: {files} files, {layers[i].Descriptor.Size:N0} bytes{plain}, {layers[i].Descriptor.Digest}{state}");
             builder.AddLayer(layers[i], $"Sdk.Containers: COPY {plans[i].Description} to {workingDirectory}");
         }
 
@@ -131,6 +141,25 @@ public sealed class ContainerPublisher(ImageServices services)
         log.Detail($"Time spent: {string.Join(", ", phases)}");
         return ContainerPublishResult.From(image, repository, names, results);
     }
+
+    private async Task<RegistryLayerBlobs?> GatherReuseAsync(bool fromTarget, IReadOnlyList<ImageReference> cacheFrom, IReadOnlyList<ImageReference> names, IReadOnlyList<IImageTarget> targets, Platform platform, CancellationToken cancellationToken)
+    {
+        var pushes = targets.OfType<RegistryTarget>().Any();
+        var images = (pushes && fromTarget ? names.Take(1) : []).Concat(cacheFrom).Distinct().ToArray();
+        if (images.Length == 0)
+        {
+            return null;
+        }
+
+        var registries = names.Select(n => n.Registry).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+        var pushOnlyTo = targets.All(t => t is RegistryTarget) && registries.Length == 1 ? registries[0] : null;
+        return await RegistryLayerBlobs.GatherAsync(services.Registries, services.Store, images, platform, pushOnlyTo, services.Log, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Compressing layers that an engine unpacks at once is work for nothing: the engine gets plain tar, as
+    // `docker save` writes it. Anything that is stored or sent on gets gzip.
+    private static LayerCompressionSetting DefaultCompression(IReadOnlyList<IImageTarget> targets)
+        => targets.All(t => t is EngineTarget or EngineFallbackTarget) ? LayerCompressionSetting.Uncompressed : LayerCompressionSetting.Default;
 
     internal static string ResolveRepository(ContainerPublishRequest request)
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Headers;
 using Sdk.Containers.Digests;
 
 namespace Sdk.Containers.Registry;
@@ -30,7 +31,44 @@ public sealed class BlobClient
     /// <param name="what">What the blob is, for messages ("Layer 2 of 5 (sha256:…) of app:1").</param>
     public async Task<Stream> GetAsync(Digest digest, string what, CancellationToken cancellationToken)
     {
+        var response = await SendGetAsync(digest, null, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            RegistryErrors.EnsureSuccess(response, $"Fetching {what}");
+            return new ResponseStream(response, await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="length"/> bytes of the blob: from <paramref name="offset"/> on, or its last bytes when
+    /// <paramref name="offset"/> is null. Null when the blob is not there, is shorter, or the registry does not serve
+    /// ranges (and would send the whole blob).
+    /// </summary>
+    public async Task<byte[]?> GetRangeAsync(Digest digest, long? offset, int length, CancellationToken cancellationToken)
+    {
+        var range = offset is { } from ? new RangeHeaderValue(from, from + length - 1) : new RangeHeaderValue(null, length);
+        using var response = await SendGetAsync(digest, range, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode != HttpStatusCode.PartialContent || response.Content.Headers.ContentLength is { } announced && announced != length)
+        {
+            return null;
+        }
+
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        var bytes = new byte[length];
+        var read = await body.ReadAtLeastAsync(bytes, length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        return read == length ? bytes : null;
+    }
+
+    // Registries often redirect blobs to a CDN; the redirect is followed without the registry's token.
+    private async Task<HttpResponseMessage> SendGetAsync(Digest digest, RangeHeaderValue? range, CancellationToken cancellationToken)
+    {
         using var request = RegistryHttp.NewRequest(HttpMethod.Get, _repository.Address($"blobs/{digest}"));
+        request.Headers.Range = range;
         var response = await _repository.SendAsync(request, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -50,11 +88,12 @@ public sealed class BlobClient
                     throw RegistryErrors.RedirectScheme(_repository.Registry, $"the blob {digest}", absolute);
                 }
 
-                response = await RedirectClient.GetAsync(absolute, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                using var hop = new HttpRequestMessage(HttpMethod.Get, absolute);
+                hop.Headers.Range = range;
+                response = await RedirectClient.SendAsync(hop, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             }
 
-            RegistryErrors.EnsureSuccess(response, $"Fetching {what}");
-            return new ResponseStream(response, await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+            return response;
         }
         catch
         {

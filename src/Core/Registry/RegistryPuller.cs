@@ -7,6 +7,9 @@ using Sdk.Containers.Storage;
 
 namespace Sdk.Containers.Registry;
 
+/// <summary>An image's manifest and config as a registry holds them, each checked against its digest.</summary>
+public sealed record RemoteImage(ImageManifest Manifest, byte[] ManifestBytes, Digest ManifestDigest, ImageConfig Config, byte[] ConfigBytes);
+
 /// <summary>
 /// Pulls an image into the blob store: the manifest (through an index to the target platform), the config and the
 /// layers, each checked against its digest while it streams. Blobs already in the store are not fetched again, and
@@ -18,35 +21,8 @@ public sealed class RegistryPuller(RegistrySession session, BlobStore store)
     {
         var name = reference.ToString();
         var client = session.For(reference.Registry).ForPull(reference.Repository);
-        var (bytes, mediaType, digest) = await GetManifestAsync(client, reference, reference.Digest?.ToString() ?? reference.Tag ?? "latest", reference.Digest, cancellationToken).ConfigureAwait(false);
-        if (MediaTypes.IsIndex(mediaType))
-        {
-            var index = ImageJson.ParseIndex(bytes, name);
-            var match = index.Manifests.FirstOrDefault(m => m.Platform is { } p && platform.Accepts(p) && MediaTypes.IsManifest(m.MediaType))
-                ?? throw new ContainerException(ErrorCodes.PlatformNotFound, $"{name} has no image for {platform}; its index has {string.Join(", ", index.Manifests.Select(m => m.Platform?.ToString() ?? "unknown"))}. Pick a ContainerRuntimeIdentifier it supports.");
-            (bytes, mediaType, digest) = await GetManifestAsync(client, reference, match.Digest.ToString(), match.Digest, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (!MediaTypes.IsManifest(mediaType))
-        {
-            throw new ContainerException(ErrorCodes.UnsupportedMediaType, $"{name} is a '{mediaType}', which is not an image manifest this tool can use.");
-        }
-
-        var manifest = ImageJson.ParseManifest(bytes, name);
+        var (manifest, bytes, digest, config, configBytes) = await ReadAsync(client, reference, platform, cancellationToken).ConfigureAwait(false);
         var location = new RepositoryLocation(reference.Registry, reference.Repository);
-        var configBlob = await GetBlobAsync(client, manifest.Config, $"The config of {name}", cancellationToken).ConfigureAwait(false);
-        var configBytes = await File.ReadAllBytesAsync(configBlob.Path, cancellationToken).ConfigureAwait(false);
-        var config = ImageJson.ParseConfig(configBytes, $"the config of {name}");
-        if (!platform.Accepts(config.Platform))
-        {
-            throw new ContainerException(ErrorCodes.PlatformNotFound, $"{name} is an image for {config.Platform}, not {platform}.");
-        }
-
-        if (config.RootFs.DiffIds.Count != manifest.Layers.Count)
-        {
-            throw new ContainerException(ErrorCodes.ArchiveCorrupt, $"The manifest of {name} lists {manifest.Layers.Count} layers but its config has {config.RootFs.DiffIds.Count} diff_ids.");
-        }
-
         var paths = new string[manifest.Layers.Count];
         var fetched = 0;
         await Parallel.ForEachAsync(Enumerable.Range(0, manifest.Layers.Count), new ParallelOptions { MaxDegreeOfParallelism = session.Options.ParallelBlobs, CancellationToken = cancellationToken }, async (i, token) =>
@@ -65,6 +41,47 @@ public sealed class RegistryPuller(RegistrySession session, BlobStore store)
         session.Log.Info($"Base image {name}: {manifest.Layers.Count} layers, {(fetched == 0 ? "all from the local cache" : $"{fetched} downloaded")}, {digest}");
         var layers = manifest.Layers.Select((d, i) => new Layer(paths[i], d, config.RootFs.DiffIds[i]) { Origin = location }).ToArray();
         return new LoadedImage(Image.FromExisting(config, configBytes, manifest, bytes, layers), name, name);
+    }
+
+    /// <summary>
+    /// The manifest (through an index to <paramref name="platform"/>) and config of an image, without its layers: what
+    /// a build compares its own layers with. Throws <see cref="ErrorCodes.ImageNotFound"/> when there is none.
+    /// </summary>
+    public Task<RemoteImage> ReadAsync(ImageReference reference, Platform platform, CancellationToken cancellationToken)
+        => ReadAsync(session.For(reference.Registry).ForPull(reference.Repository), reference, platform, cancellationToken);
+
+    private async Task<RemoteImage> ReadAsync(RepositoryClient client, ImageReference reference, Platform platform, CancellationToken cancellationToken)
+    {
+        var name = reference.ToString();
+        var (bytes, mediaType, digest) = await GetManifestAsync(client, reference, reference.Digest?.ToString() ?? reference.Tag ?? "latest", reference.Digest, cancellationToken).ConfigureAwait(false);
+        if (MediaTypes.IsIndex(mediaType))
+        {
+            var index = ImageJson.ParseIndex(bytes, name);
+            var match = index.Manifests.FirstOrDefault(m => m.Platform is { } p && platform.Accepts(p) && MediaTypes.IsManifest(m.MediaType))
+                ?? throw new ContainerException(ErrorCodes.PlatformNotFound, $"{name} has no image for {platform}; its index has {string.Join(", ", index.Manifests.Select(m => m.Platform?.ToString() ?? "unknown"))}. Pick a ContainerRuntimeIdentifier it supports.");
+            (bytes, mediaType, digest) = await GetManifestAsync(client, reference, match.Digest.ToString(), match.Digest, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!MediaTypes.IsManifest(mediaType))
+        {
+            throw new ContainerException(ErrorCodes.UnsupportedMediaType, $"{name} is a '{mediaType}', which is not an image manifest this tool can use.");
+        }
+
+        var manifest = ImageJson.ParseManifest(bytes, name);
+        var configBlob = await GetBlobAsync(client, manifest.Config, $"The config of {name}", cancellationToken).ConfigureAwait(false);
+        var configBytes = await File.ReadAllBytesAsync(configBlob.Path, cancellationToken).ConfigureAwait(false);
+        var config = ImageJson.ParseConfig(configBytes, $"the config of {name}");
+        if (!platform.Accepts(config.Platform))
+        {
+            throw new ContainerException(ErrorCodes.PlatformNotFound, $"{name} is an image for {config.Platform}, not {platform}.");
+        }
+
+        if (config.RootFs.DiffIds.Count != manifest.Layers.Count)
+        {
+            throw new ContainerException(ErrorCodes.ArchiveCorrupt, $"The manifest of {name} lists {manifest.Layers.Count} layers but its config has {config.RootFs.DiffIds.Count} diff_ids.");
+        }
+
+        return new RemoteImage(manifest, bytes, digest, config, configBytes);
     }
 
     private async Task<(byte[] Bytes, string? MediaType, Digest Digest)> GetManifestAsync(RepositoryClient client, ImageReference reference, string tagOrDigest, Digest? expected, CancellationToken cancellationToken)

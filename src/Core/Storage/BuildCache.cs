@@ -71,6 +71,13 @@ public sealed class BuildCache(BlobStore store)
         return false;
     }
 
+    /// <summary>Whether any record of <paramref name="kind"/> was ever written here (one directory read, no parse).</summary>
+    public bool HasAny<T>(CacheKind<T> kind)
+    {
+        var folder = Path.Combine(Directory, kind.Name);
+        return System.IO.Directory.Exists(folder) && System.IO.Directory.EnumerateFiles(folder, "*.json").Any();
+    }
+
     public Task SetAsync<T>(CacheKind<T> kind, string key, T record, CancellationToken cancellationToken)
         => AtomicFile.WriteAllBytesAsync(PathOf(kind.Name, key), JsonSerializer.SerializeToUtf8Bytes(record, kind.Json), cancellationToken);
 

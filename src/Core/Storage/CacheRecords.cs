@@ -9,6 +9,12 @@ namespace Sdk.Containers.Storage;
 /// <summary>A layer written from a plan: its blob (which must still be in the store) and diff_id.</summary>
 public sealed record LayerRecord(Digest Blob, Digest DiffId, LayerCompression Compression);
 
+/// <summary>
+/// The blob a layer's content was compressed to, keyed by diff_id and compression setting: the same content (the
+/// runtime of a second self-contained app on this machine, say) is compressed once, whatever plan it comes from.
+/// </summary>
+public sealed record CompressedBlobRecord(Digest Blob);
+
 /// <summary>A blob file verified like `docker load` does, keyed by the file's stamp: what it hashed to.</summary>
 public sealed record VerifiedBlobRecord(Digest Blob, long Size, Digest DiffId, long UncompressedSize, LayerCompression Compression);
 
@@ -49,6 +55,8 @@ public static class CacheKinds
 {
     public static readonly CacheKind<LayerRecord> Layers = new("layers", "layer-v3", CacheJson.Default.LayerRecord, r => [r.Blob]);
 
+    public static readonly CacheKind<CompressedBlobRecord> CompressedBlobs = new("compressed", "compressed-v1", CacheJson.Default.CompressedBlobRecord, r => [r.Blob]);
+
     public static readonly CacheKind<VerifiedBlobRecord> VerifiedBlobs = new("verified", "verified-v2", CacheJson.Default.VerifiedBlobRecord, _ => []);
 
     public static readonly CacheKind<StepRecord> DockerfileSteps = new("dockerfile-steps", "dockerfile-step-v2", CacheJson.Default.StepRecord, r => r.Blob is { } blob ? [blob] : []);
@@ -64,6 +72,7 @@ public static class CacheKinds
 // a caller half-filled.
 [JsonSourceGenerationOptions(UseStringEnumConverter = true, RespectRequiredConstructorParameters = true, RespectNullableAnnotations = true, Converters = [typeof(DigestJsonConverter)])]
 [JsonSerializable(typeof(LayerRecord))]
+[JsonSerializable(typeof(CompressedBlobRecord))]
 [JsonSerializable(typeof(VerifiedBlobRecord))]
 [JsonSerializable(typeof(StepRecord))]
 [JsonSerializable(typeof(CreatedRecord))]
