@@ -118,6 +118,8 @@ public class LayerReuseTests
 
         public List<LayerContent> Asked { get; } = [];
 
+        public Task<bool> AnyAsync(CancellationToken cancellationToken) => Task.FromResult(true);
+
         public Task<Layer?> FindAsync(LayerContent content, LayerCompressionSetting compression, CancellationToken cancellationToken)
         {
             Asked.Add(content);

@@ -80,6 +80,45 @@ public sealed partial class RegistryPublishTests(TestEnvironment env, RegistryFi
         Assert.Contains("all from the local cache", second.Output);
     }
 
+    [Fact]
+    public void AFreshRunnerReusesWhatTheTagHoldsAndContainerCacheFromFeedsAnArchive()
+    {
+        env.Require();
+        var host = registry.Server.Host;
+        var project = env.CopySample("hello");
+        var tag = $"ci-{Guid.NewGuid():N}"[..16];
+        using var caches = new TempDirectory();
+        string[] Args(string cache, params string[] more) => [
+            "-p:PublishContainer=true",
+            $"-p:ContainerBaseImage={host}/dotnet/runtime:10.0",
+            "-p:ContainerRepository=fresh/hello",
+            $"-p:ContainerImageTags={tag}",
+            $"-p:ContainerCacheDirectory={caches.Combine(cache)}",
+
+            // A fresh runner has no record of the last created time: CI pins it (SOURCE_DATE_EPOCH) to get one image.
+            "-p:ContainerImageCreated=2026-01-01T00:00:00Z",
+            .. more,
+        ];
+
+        var first = env.Publish(project, Args("a", $"-p:ContainerRegistry={host}")).AssertSuccess();
+        var digest = PushedDigest(first);
+
+        // Each publish below starts with an empty cache, as a fresh CI runner does.
+        var fresh = env.Publish(project, Args("b", $"-p:ContainerRegistry={host}")).AssertSuccess();
+        Assert.Contains($"(reused from {host}/fresh/hello:{tag}: hashed, not compressed, not uploaded)", fresh.Output);
+        Assert.Equal(digest, PushedDigest(fresh));
+
+        var off = env.Publish(project, Args("c", $"-p:ContainerRegistry={host}", "-p:ContainerRegistryReuse=false")).AssertSuccess();
+        Assert.DoesNotContain("reused from", off.Output);
+        Assert.Equal(digest, PushedDigest(off));
+
+        var archive = caches.Combine("hello.tar");
+        var archived = env.Publish(project, Args("d", $"-p:ContainerArchiveOutputPath={archive}", $"-p:ContainerCacheFrom=\"{host}/fresh/none:1;{host}/fresh/hello:{tag}\"")).AssertSuccess();
+        Assert.Contains($"(reused from {host}/fresh/hello:{tag}: hashed, downloaded, not compressed)", archived.Output);
+        using var inspect = JsonDocument.Parse(TestEnvironment.Run("/usr/bin/skopeo", ["inspect", $"docker-archive:{archive}"]).AssertSuccess().StandardOutput);
+        Assert.Equal(3, inspect.RootElement.GetProperty("Layers").GetArrayLength());
+    }
+
     public static TheoryData<RegistryAuth, string> AuthCases => new()
     {
         { RegistryAuth.BasicOverTls, "config.json" },

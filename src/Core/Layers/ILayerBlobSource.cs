@@ -6,6 +6,9 @@ namespace Sdk.Containers.Layers;
 /// </summary>
 public interface ILayerBlobSource
 {
+    /// <summary>Whether the source offers any blob at all: when none does, layers are not hashed ahead of compressing.</summary>
+    Task<bool> AnyAsync(CancellationToken cancellationToken);
+
     /// <summary>
     /// A layer of <paramref name="content"/> whose blob has the very bytes <paramref name="compression"/> would write,
     /// or null: a source that cannot show a blob is those bytes offers nothing, so reuse never changes an image.

@@ -64,7 +64,12 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null, IRead
     // compressed nothing yet and has no source to ask writes in one pass.
     private async Task<Layer?> FindKnownAsync(LayerPlan plan, LayerWriterOptions options, CancellationToken cancellationToken)
     {
-        var mayKnow = sources is { Count: > 0 } || (cache?.HasAny(CacheKinds.CompressedBlobs) ?? false);
+        var mayKnow = cache?.HasAny(CacheKinds.CompressedBlobs) ?? false;
+        foreach (var source in sources ?? [])
+        {
+            mayKnow = mayKnow || await source.AnyAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         if (!mayKnow)
         {
             return null;

@@ -56,10 +56,8 @@ public sealed class ContainerPublisher(ImageServices services)
             clock.Restart();
         }
 
-        // Meanwhile, what the registry already holds: the image at the first tag this publish overwrites, and the
-        // ContainerCacheFrom images. Reading them costs a manifest and a config each.
         var cacheFrom = request.CacheFrom.Select(c => c.Trim()).Where(c => c.Length > 0).Select(c => ImageReference.Parse(c, "ContainerCacheFrom image")).ToArray();
-        var reuse = Task.Run(() => GatherReuseAsync(request.RegistryReuse, cacheFrom, names, targets, platform, cancellationToken), cancellationToken);
+        var offered = OfferedBlobs(request.RegistryReuse, cacheFrom, names, targets, platform);
         var loader = new ImageLoader(store, registries);
         var baseImage = await loader.LoadAsync(source, platform, cancellationToken).ConfigureAwait(false);
         if (source.Transport != ImageTransport.Registry)
@@ -77,8 +75,7 @@ public sealed class ContainerPublisher(ImageServices services)
             throw new ContainerException(ErrorCodes.ZstdNeedsOci, $"ContainerLayerCompression is {options.Compression}, but zstd layers exist only in OCI images and this image is in Docker format (the base's). Set ContainerImageFormat to OCI.");
         }
 
-        var offered = await reuse.ConfigureAwait(false);
-        var writer = new LayerWriter(store, cache, offered is { Count: > 0 } ? [offered] : null);
+        var writer = new LayerWriter(store, cache, offered is null ? null : [offered]);
 
         // Layers are independent: building them at once keeps every core busy hashing and compressing. The base's
         // directories and links are read meanwhile (once per base); a layer whose paths they change (a parent the base
@@ -142,7 +139,11 @@ public sealed class ContainerPublisher(ImageServices services)
         return ContainerPublishResult.From(image, repository, names, results);
     }
 
-    private async Task<RegistryLayerBlobs?> GatherReuseAsync(bool fromTarget, IReadOnlyList<ImageReference> cacheFrom, IReadOnlyList<ImageReference> names, IReadOnlyList<IImageTarget> targets, Platform platform, CancellationToken cancellationToken)
+    /// <summary>
+    /// What the registry already holds: the image at the first tag this publish overwrites, and the ContainerCacheFrom
+    /// images.
+    /// </summary>
+    private RegistryLayerBlobs? OfferedBlobs(bool fromTarget, IReadOnlyList<ImageReference> cacheFrom, IReadOnlyList<ImageReference> names, IReadOnlyList<IImageTarget> targets, Platform platform)
     {
         var pushes = targets.OfType<RegistryTarget>().Any();
         var images = (pushes && fromTarget ? names.Take(1) : []).Concat(cacheFrom).Distinct().ToArray();
@@ -153,7 +154,7 @@ public sealed class ContainerPublisher(ImageServices services)
 
         var registries = names.Select(n => n.Registry).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
         var pushOnlyTo = targets.All(t => t is RegistryTarget) && registries.Length == 1 ? registries[0] : null;
-        return await RegistryLayerBlobs.GatherAsync(services.Registries, services.Store, images, platform, pushOnlyTo, services.Log, cancellationToken).ConfigureAwait(false);
+        return new RegistryLayerBlobs(services.Registries, services.Store, images, platform, pushOnlyTo, services.Log);
     }
 
     // Compressing layers that an engine unpacks at once is work for nothing: the engine gets plain tar, as

@@ -18,44 +18,48 @@ public sealed class RegistryLayerBlobs : ILayerBlobSource
 {
     private readonly RegistrySession _session;
     private readonly BlobStore _store;
+    private readonly IReadOnlyList<ImageReference> _images;
+    private readonly Platform _platform;
     private readonly string? _pushOnlyTo;
     private readonly IBuildLog _log;
-    private readonly Dictionary<Digest, Offer> _offers;
+    private readonly Lazy<Task<Dictionary<Digest, Offer>>> _offers;
 
-    private RegistryLayerBlobs(RegistrySession session, BlobStore store, string? pushOnlyTo, IBuildLog log, Dictionary<Digest, Offer> offers)
-    {
-        _session = session;
-        _store = store;
-        _pushOnlyTo = pushOnlyTo;
-        _log = log;
-        _offers = offers;
-    }
-
-    private sealed record Offer(Descriptor Blob, ImageReference From);
-
-    /// <summary>How many distinct layers the images offer.</summary>
-    public int Count => _offers.Count;
-
-    /// <summary>
-    /// Reads the manifest and config of each image (for <paramref name="platform"/>); an image that is not there, or
-    /// cannot be read, offers nothing and fails nothing.
-    /// </summary>
+    /// <param name="images">The images to read: the first offering a diff_id is the one asked for its blob.</param>
     /// <param name="pushOnlyTo">
     /// The one registry every output goes to, when every output is a push: a blob offered there stays there (it is
     /// already in the repository, or is mounted). Otherwise a taken blob is downloaded, which is still no compression.
     /// </param>
-    public static async Task<RegistryLayerBlobs> GatherAsync(RegistrySession session, BlobStore store, IReadOnlyList<ImageReference> images, Platform platform, string? pushOnlyTo, IBuildLog log, CancellationToken cancellationToken)
+    public RegistryLayerBlobs(RegistrySession session, BlobStore store, IReadOnlyList<ImageReference> images, Platform platform, string? pushOnlyTo, IBuildLog log)
     {
-        var puller = new RegistryPuller(session, store);
-        var read = await Task.WhenAll(images.Select(async image =>
+        _session = session;
+        _store = store;
+        _images = images;
+        _platform = platform;
+        _pushOnlyTo = pushOnlyTo;
+        _log = log;
+
+        // Read when a layer first misses the build cache: a build whose layers are all cached asks the registry nothing.
+        _offers = new(() => ReadOffersAsync(CancellationToken.None));
+    }
+
+    private sealed record Offer(Descriptor Blob, ImageReference From);
+
+    public async Task<bool> AnyAsync(CancellationToken cancellationToken)
+        => (await _offers.Value.WaitAsync(cancellationToken).ConfigureAwait(false)).Count > 0;
+
+    // Each image costs a manifest and a config; one that is not there, or cannot be read, offers nothing and fails nothing.
+    private async Task<Dictionary<Digest, Offer>> ReadOffersAsync(CancellationToken cancellationToken)
+    {
+        var puller = new RegistryPuller(_session, _store);
+        var read = await Task.WhenAll(_images.Select(async image =>
         {
             try
             {
-                return (image, (RemoteImage?)await puller.ReadAsync(image, platform, cancellationToken).ConfigureAwait(false));
+                return (image, (RemoteImage?)await puller.ReadAsync(image, _platform, cancellationToken).ConfigureAwait(false));
             }
-            catch (ContainerException ex)
+            catch (Exception ex) when (ex is ContainerException or HttpRequestException or IOException)
             {
-                log.Detail(ex.Code == ErrorCodes.ImageNotFound ? $"Layer reuse: there is no image {image} yet" : $"Layer reuse: {image} not used: {ex.Message}");
+                _log.Detail(ex is ContainerException { Code: ErrorCodes.ImageNotFound } ? $"Layer reuse: there is no image {image} yet" : $"Layer reuse: {image} not used: {ex.Message}");
                 return (image, null);
             }
         })).ConfigureAwait(false);
@@ -77,16 +81,16 @@ public sealed class RegistryLayerBlobs : ILayerBlobSource
                 }
             }
 
-            log.Detail($"Layer reuse: {image} offers {remote.Manifest.Layers.Count} layers");
+            _log.Detail($"Layer reuse: {image} offers {remote.Manifest.Layers.Count} layers");
         }
 
-        return new RegistryLayerBlobs(session, store, pushOnlyTo, log, offers);
+        return offers;
     }
 
     public async Task<Layer?> FindAsync(LayerContent content, LayerCompressionSetting compression, CancellationToken cancellationToken)
     {
         // zstd frames are not written chunk by chunk, so there is no cheap proof that a zstd blob is our bytes.
-        if (compression.Algorithm != LayerCompression.Gzip || !_offers.TryGetValue(content.DiffId, out var offer))
+        if (compression.Algorithm != LayerCompression.Gzip || !(await _offers.Value.WaitAsync(cancellationToken).ConfigureAwait(false)).TryGetValue(content.DiffId, out var offer))
         {
             return null;
         }
