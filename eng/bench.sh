@@ -4,6 +4,7 @@
 #   container step   the image task alone (BuildContainerImage vs CreateNewImage), publish done beforehand, archive out
 #   push cold        the image task pushing to a local registry (a fresh repository each run)
 #   push 1-line      after a one-line code change: task time, and bytes the registry's storage grew by
+#   fresh runner     another one-line change pushed from an empty cache directory to the tag pushed before
 #   daemon load      the image task loading into the local Docker engine
 #   no-change        a whole `dotnet publish` again with nothing changed (wall time)
 #   peak memory      the largest resident set of the `dotnet publish` process during the container step (this
@@ -64,7 +65,7 @@ task_seconds() { # log task
   sed -n '/Task Performance Summary/,$p' "$1" | awk -v t="$2" '$3 == t { printf "%.3f\n", $1 / 1000; found = 1 } END { if (!found) print "0" }'
 }
 storage_bytes() { du -sb "$WORK/registry" 2>/dev/null | cut -f1; }
-clear_our_build_cache() { rm -rf "$SDK_CONTAINERS_CACHE/index/layers" "$SDK_CONTAINERS_CACHE/index/outputs" "$SDK_CONTAINERS_CACHE/index/created"; }
+clear_our_build_cache() { rm -rf "$SDK_CONTAINERS_CACHE/index/layers" "$SDK_CONTAINERS_CACHE/index/compressed" "$SDK_CONTAINERS_CACHE/index/outputs" "$SDK_CONTAINERS_CACHE/index/created"; }
 
 # publish DIR LOG ARGS...: a dotnet publish with the task performance summary; fails loudly
 publish() {
@@ -132,6 +133,13 @@ bench_app() { # name source base greeting-file greeting-text publish-args...
       record "$name" change "$tool" "$(task_seconds "$out-change.log" "$(task_name $tool)")"
       record "$name" bytes "$tool" "$((after - before))"
 
+      # 3b. a fresh CI runner after another one-line change: an empty cache directory (no base, no layer, no record),
+      #     pushing to the tag the previous run pushed
+      sed -i "s|($tool run $run)|($tool run $run, fresh runner)|" "$dir/$file"
+      publish "$dir" "$out-fresh.log" "${common[@]}" -t:PublishContainer "-p:ContainerRegistry=$REG" "-p:ContainerRepository=bench/$name-$tool-$run" \
+        "-p:ContainerCacheDirectory=$WORK/fresh-cache-$name-$tool-$run"
+      record "$name" fresh "$tool" "$(task_seconds "$out-fresh.log" "$(task_name $tool)")"
+
       # 4. load into the local Docker engine
       clear_our_build_cache
       publish "$dir" "$out-load.log" "${common[@]}" --no-build -t:PublishContainer "-p:ContainerRepository=bench/$name-$tool" \
@@ -189,12 +197,13 @@ echo "Sdk.Containers vs the .NET SDK's built-in containers ($(nproc) cores, $(da
 printf '%-8s %-40s %12s %12s %8s\n' app measure ours SDK ours/SDK
 for app in $APPS; do
   echo "$app: ${RESULTS["$app|size"]}"
-  for metric in step push change bytes load nochange memory; do
+  for metric in step push change bytes fresh load nochange memory; do
     case "$metric" in
       step) label="container step, to an archive (s)" ;;
       push) label="push, cold (s)" ;;
       change) label="push after a one-line change (s)" ;;
       bytes) label="  bytes uploaded then (registry growth)" ;;
+      fresh) label="fresh runner, one-line change, push (s)" ;;
       load) label="load into the local daemon (s)" ;;
       nochange) label="no-change re-publish, whole (s)" ;;
       memory) label="peak memory, container step (MB)" ;;

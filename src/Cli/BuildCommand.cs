@@ -31,9 +31,11 @@ internal static class BuildCommand
         var imageIdFile = new Option<string?>("--iidfile") { Description = "Write the image ID to this file." };
         var secrets = new Option<string[]>("--secret") { Description = "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VARIABLE; repeatable.", AllowMultipleArgumentsPerToken = false };
         var ssh = new Option<string[]>("--ssh") { Description = "An SSH agent for RUN --mount=type=ssh: ID (the agent of $SSH_AUTH_SOCK) or ID=SOCKET; repeatable.", AllowMultipleArgumentsPerToken = false };
+        var cacheTo = new Option<string[]>("--cache-to") { Description = "Write the step cache: type=registry,ref=REF[,mode=min|max] or type=local,dest=DIR[,mode=min|max]; repeatable.", AllowMultipleArgumentsPerToken = false };
+        var cacheFrom = new Option<string[]>("--cache-from") { Description = "Take steps from a step cache: type=registry,ref=REF (or REF) or type=local,src=DIR; repeatable.", AllowMultipleArgumentsPerToken = false };
         var command = new Command("build", "Build an image from a Dockerfile, without a daemon (RUN uses runc).")
         {
-            context, file, tags, buildArgs, target, platform, noCache, outputs, load, push, contexts, progressOption, format, compression, imageIdFile, secrets, ssh,
+            context, file, tags, buildArgs, target, platform, noCache, outputs, load, push, contexts, progressOption, format, compression, imageIdFile, secrets, ssh, cacheTo, cacheFrom,
         };
         command.Options.Add(ImageCommandContext.Cache);
         command.Options.Add(ImageCommandContext.Insecure);
@@ -90,6 +92,8 @@ internal static class BuildCommand
                 Created = ReproducibleTime.FromEnvironment(),
                 Secrets = ById((parse.GetValue(secrets) ?? []).Select(BuildSecret.Parse), s => s.Id, "--secret"),
                 Ssh = ById((parse.GetValue(ssh) ?? []).Select(SshAgent.Parse), a => a.Id, "--ssh"),
+                CacheTo = (parse.GetValue(cacheTo) ?? []).Select(c => Dockerfiles.Caches.CacheSpec.Parse(c, "--cache-to", export: true)).ToArray(),
+                CacheFrom = (parse.GetValue(cacheFrom) ?? []).Select(c => Dockerfiles.Caches.CacheSpec.Parse(c, "--cache-from", export: false)).ToArray(),
             };
 
             using var services = ImageServices.Create(parse.GetValue(ImageCommandContext.Cache), new RegistryOptions { InsecureRegistries = parse.GetValue(ImageCommandContext.Insecure) ?? [] }, log);

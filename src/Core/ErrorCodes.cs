@@ -118,6 +118,10 @@ public static class ErrorCodes
 
     public const string NoOutput = "CONTAINER3030";
 
+    public const string InvalidCache = "CONTAINER3031";
+
+    public const string CacheUnreadable = "CONTAINER3032";
+
     public static IReadOnlyList<ErrorCode> Catalog { get; } =
     [
         new(Cancelled, "The build was cancelled; nothing was written"),
@@ -174,5 +178,7 @@ public static class ErrorCodes
         new(InvalidKeepStorage, "A bad `--keep-storage` size"),
         new(InvalidSecret, "A bad `--secret`/`--ssh`/`ContainerBuildSecret`, a secret whose file or variable cannot be read, a required secret or agent not given"),
         new(NoOutput, "(warning) A build with no output: the image stays in the build cache only"),
+        new(InvalidCache, "A bad `--cache-to`/`--cache-from` (or `ContainerCacheTo`/`ContainerCacheFrom` with `ContainerDockerfile`)"),
+        new(CacheUnreadable, "(warning) A `--cache-from` cache that cannot be read or is not one of ours: the build goes on without it"),
     ];
 }

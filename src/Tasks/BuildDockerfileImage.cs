@@ -58,6 +58,12 @@ public sealed class BuildDockerfileImage : ContainerImageTask
 
     public string CacheDirectory { get; set; } = string.Empty;
 
+    /// <summary>ContainerCacheFrom: step caches (type=registry,ref=REF, REF, or type=local,src=DIR).</summary>
+    public ITaskItem[] CacheFrom { get; set; } = [];
+
+    /// <summary>ContainerCacheTo: where to write the step cache, ;-separated (type=registry,ref=REF[,mode=max] or type=local,dest=DIR).</summary>
+    public ITaskItem[] CacheTo { get; set; } = [];
+
 
     public override bool Execute()
     {
@@ -87,6 +93,8 @@ public sealed class BuildDockerfileImage : ContainerImageTask
                     _ => throw new ContainerException(ErrorCodes.InvalidImageFormat, $"ContainerImageFormat is '{ImageFormat}'; it must be Docker or OCI."),
                 },
                 Compression = Layers.LayerCompressionSetting.Parse(LayerCompression),
+                CacheFrom = CacheFrom.Select(c => Dockerfiles.Caches.CacheSpec.Parse(c.ItemSpec, "ContainerCacheFrom", export: false)).ToArray(),
+                CacheTo = CacheTo.Select(c => Dockerfiles.Caches.CacheSpec.Parse(c.ItemSpec, "ContainerCacheTo", export: true)).ToArray(),
                 Created = ReproducibleTime.Resolve(ImageCreated, SourceDateEpoch),
                 LayerTimestamp = ReproducibleTime.Resolve(null, SourceDateEpoch) ?? Layers.LayerWriterOptions.DefaultTimestamp,
             };

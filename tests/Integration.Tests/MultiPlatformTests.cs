@@ -7,6 +7,35 @@ namespace Sdk.Containers.Integration;
 public sealed class MultiPlatformTests(TestEnvironment env, RegistryFixture registry) : IClassFixture<RegistryFixture>
 {
     [Fact]
+    public void MultiRidPublishesInARowAndASingleRidOneBetweenThemAllSucceed()
+    {
+        env.Require();
+        var host = registry.Server.Host;
+        var project = env.CopySample("hello");
+        var csproj = Path.Combine(project, "hello.csproj");
+        File.WriteAllText(csproj, File.ReadAllText(csproj).Replace(
+            "</PropertyGroup>",
+            "<ContainerRuntimeIdentifiers>linux-x64;linux-arm64</ContainerRuntimeIdentifiers><SelfContained>true</SelfContained></PropertyGroup>",
+            StringComparison.Ordinal));
+        var archive = Path.Combine(project, "image.tar");
+        string[] common = ["-p:PublishContainer=true", $"-p:ContainerBaseImage={host}/dotnet/runtime-deps-multi:10.0", $"-p:ContainerArchiveOutputPath={archive}"];
+        void Multi(string what, params string[] more)
+        {
+            File.Delete(archive);
+            env.Publish(project, [.. common, .. more]).AssertSuccess(what);
+            var platforms = IndexFiles.IndexJsonOfArchive(archive).GetProperty("manifests").GetArrayLength();
+            Assert.Equal(1, platforms);
+        }
+
+        // Each publish restores as the last one left the assets file; the platforms' assets must be there every time.
+        Multi("the first multi-RID publish");
+        Multi("a second multi-RID publish in a row");
+        Multi("a third, one platform after the other", "-p:ContainerPublishInParallel=false");
+        env.Publish(project, [.. common, "-p:ContainerRuntimeIdentifier=linux-x64", "-p:RuntimeIdentifier=linux-x64"]).AssertSuccess("a single-RID publish after them");
+        Multi("a multi-RID publish after the single-RID one");
+    }
+
+    [Fact]
     public void TwoRuntimeIdentifiersPushAnIndexWithBothPlatformsAndTheAmd64ImageRuns()
     {
         env.Require();

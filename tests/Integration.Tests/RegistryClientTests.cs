@@ -192,6 +192,32 @@ public sealed class RegistryClientTests(TestEnvironment env, RegistryFixture reg
         Assert.All(proxy.Requests.Where(r => r.Method == "HEAD").GroupBy(r => r.Path), g => Assert.InRange(g.Count(), 1, attempts));
         Assert.Contains(proxy.Host, ex.Message);
     }
+
+    [Fact]
+    public async Task SeveralRegistriesEachGetTheImageAndOneThatFailsIsNamedWhileTheOthersArePushed()
+    {
+        env.Require();
+        using var second = new RegistryServer(RegistryAuth.None);
+        using var work = new TempDirectory();
+        var app = AppFolder(work, 0);
+        using var services = TestServices.For(work.Combine("cache"));
+        var first = await new ContainerPublisher(services).PublishAsync(
+            Request(app, registry.Server.Host, $"{registry.Server.Host}; {second.Host}", "many/app", work.Combine("cache")), CancellationToken.None);
+        var digest = first.Image.ManifestDigest.ToString();
+        Assert.Equal([registry.Server.Host, second.Host], first.Pushes.Select(p => p.Destination.Registry));
+        Assert.Equal(digest, SkopeoDigest($"{registry.Server.Host}/many/app:1.0"));
+        Assert.Equal(digest, SkopeoDigest($"{second.Host}/many/app:1.0"));
+        Assert.True(first.Pushes[1].BlobsUploaded >= first.Image.Layers.Count, "a registry of its own gets every blob: nothing can be mounted across registries");
+
+        // The second registry fails every request: the first still gets the new image, and the error names the second.
+        await using var down = new FaultProxy(second.Host) { FailureRate = 1.0 };
+        File.WriteAllText(Path.Combine(app, "app.dll"), "changed");
+        var ex = await Assert.ThrowsAsync<ContainerException>(() => new ContainerPublisher(services).PublishAsync(
+            Request(app, registry.Server.Host, $"{registry.Server.Host};{down.Host}", "many/app", work.Combine("cache")), CancellationToken.None));
+        Assert.StartsWith($"The push to {down.Host} failed ({registry.Server.Host} has the image; the failed one keeps its tags as they were): ", ex.Message);
+        Assert.NotEqual(digest, SkopeoDigest($"{registry.Server.Host}/many/app:1.0"));
+        Assert.Equal(digest, SkopeoDigest($"{second.Host}/many/app:1.0"));
+    }
 }
 
 /// <summary>Platform selection from a multi-platform index served by a real registry.</summary>

@@ -186,9 +186,12 @@ public sealed record ProcessResult(int ExitCode, string Output, string CommandLi
     /// <summary>Standard output alone (<see cref="Output"/> interleaves standard error).</summary>
     public string StandardOutput { get; init; } = string.Empty;
 
-    public ProcessResult AssertSuccess()
+    public ProcessResult AssertSuccess() => AssertSuccess("the command");
+
+    /// <param name="step">Which step of a test this was, for the failure message.</param>
+    public ProcessResult AssertSuccess(string step)
     {
-        Assert.True(ExitCode == 0, $"`{CommandLine}` exited with {ExitCode}:\n{Summary()}");
+        Assert.True(ExitCode == 0, $"{step}: `{CommandLine}` exited with {ExitCode}:\n{Summary()}");
         return this;
     }
 

@@ -46,6 +46,12 @@ public sealed record DockerfileBuildRequest
     /// <summary>How steps get their root; chosen by SDK_CONTAINERS_SNAPSHOTTER, else overlayfs where it mounts, when null.</summary>
     public Snapshotter? Snapshotter { get; init; }
 
+    /// <summary>Step caches to take steps from when this machine's cache misses (buildx's --cache-from).</summary>
+    public IReadOnlyList<Caches.CacheSpec> CacheFrom { get; init; } = [];
+
+    /// <summary>Where to write this build's steps and their layers for other machines (buildx's --cache-to).</summary>
+    public IReadOnlyList<Caches.CacheSpec> CacheTo { get; init; } = [];
+
 }
 
 /// <param name="StepsRun">Filesystem steps done (RUN, COPY, ADD, WORKDIR) rather than taken from the cache.</param>
@@ -59,6 +65,9 @@ public sealed record DockerfileBuildResult(Image Image, int StepsRun, int StepsC
     public int Mounts { get; init; }
 
     public Snapshotter Snapshotter { get; init; }
+
+    /// <summary>Of <see cref="StepsCached"/>, the steps taken from a --cache-from cache (their layers fetched).</summary>
+    public int StepsImported { get; init; }
 }
 
 public enum Snapshotter

@@ -59,7 +59,10 @@ public sealed class DockerfileBuilder(ImageServices imageServices, IBuildProgres
         using (var workspace = BuildWorkspace.Create(Path.Combine(store.Root, "builds"), _log.Info))
         {
             var snapshotter = ChooseSnapshotter(request, workspace, name);
-            var services = new BuildServices(_log, store, imageServices.Cache, workspace, snapshotter, request, name);
+            var imported = request.CacheFrom.Count > 0 && !request.NoCache
+                ? await Caches.ImportedSteps.ReadAsync(request.CacheFrom, store, imageServices.Registries, _log, cancellationToken).ConfigureAwait(false)
+                : null;
+            var services = new BuildServices(_log, store, imageServices.Cache, workspace, snapshotter, request, name) { Imported = imported };
             var images = new BuildImages(inputs, services, new ImageLoader(store, imageServices.Registries));
             var graph = new StageGraph(inputs, services, images, progress ?? new PlainBuildProgress(_log));
             var stage = await graph.StageAsync(targetIndex, cancellationToken).ConfigureAwait(false);
@@ -73,9 +76,15 @@ public sealed class DockerfileBuilder(ImageServices imageServices, IBuildProgres
             var image = builder.Build();
             var counters = services.Counters;
             counters.Mounts = workspace.Mounts;
-            _log.Info($"Built {(stages[targetIndex].Name is { } n ? $"stage {n}" : name)}: {image.Layers.Count} layers, {counters.StepsRun} steps run, {counters.StepsCached} from the cache; image ID {image.ConfigDigest}");
+            var fromCaches = counters.StepsImported > 0 ? $" ({counters.StepsImported} of them from --cache-from)" : string.Empty;
+            _log.Info($"Built {(stages[targetIndex].Name is { } n ? $"stage {n}" : name)}: {image.Layers.Count} layers, {counters.StepsRun} steps run, {counters.StepsCached} from the cache{fromCaches}; image ID {image.ConfigDigest}");
             _log.Detail($"{counters.LayersUnpacked} layers unpacked, {counters.Mounts} overlay mounts ({snapshotter})");
-            result = new DockerfileBuildResult(image, counters.StepsRun, counters.StepsCached) { LayersUnpacked = counters.LayersUnpacked, Mounts = counters.Mounts, Snapshotter = snapshotter };
+            foreach (var to in request.CacheTo)
+            {
+                await services.Export.ExportAsync(to, image, store, imageServices.Registries, _log, cancellationToken).ConfigureAwait(false);
+            }
+
+            result = new DockerfileBuildResult(image, counters.StepsRun, counters.StepsCached) { LayersUnpacked = counters.LayersUnpacked, Mounts = counters.Mounts, Snapshotter = snapshotter, StepsImported = counters.StepsImported };
         }
 
         // After the workspace is gone and this build's hold on the snapshot store with it.

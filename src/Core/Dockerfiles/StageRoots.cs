@@ -217,6 +217,9 @@ public sealed class BuildCounters
 
     public int StepsCached { get; set; }
 
+    /// <summary>Of the cached steps, those taken from a --cache-from cache.</summary>
+    public int StepsImported { get; set; }
+
     /// <summary>Layers unpacked: into the snapshot store, or into a copied root.</summary>
     public int LayersUnpacked { get; set; }
 

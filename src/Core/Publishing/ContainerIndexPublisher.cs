@@ -61,11 +61,11 @@ public sealed class ContainerIndexPublisher(ImageServices services)
             throw new ContainerException(ErrorCodes.InvalidOutput, $"ContainerRuntimeIdentifiers gives more than one image for {string.Join(", ", duplicates)}; list each platform once.");
         }
 
-        var registry = string.IsNullOrWhiteSpace(request.Registry) ? null : ContainerPublisher.NormalizeRegistry(request.Registry);
-        var names = request.Tags.Select(t => ImageReference.Of(registry, request.Repository, t)).ToArray();
+        var registries = PublishNames.Registries(request.Registry);
+        var names = PublishNames.For(registries, request.Repository, request.Tags);
         var targets = await PublishTargets.ChooseAsync(new PublishDestinations
         {
-            Registry = registry,
+            Registries = registries,
             ArchivePath = string.IsNullOrWhiteSpace(request.ArchiveOutputPath) ? null : ContainerPublisher.ResolveArchivePath(request.ArchiveOutputPath, request.Repository),
             LocalRegistry = request.LocalRegistry,
             Timestamp = request.LayerTimestamp,

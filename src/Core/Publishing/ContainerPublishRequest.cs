@@ -120,6 +120,9 @@ public sealed record ContainerPublishResult(
     Registry.PushResult? Push,
     string? LoadedInto = null)
 {
+    /// <summary>Every push: one per repository of each registry (<see cref="Push"/> is the first).</summary>
+    public IReadOnlyList<Registry.PushResult> Pushes { get; init; } = [];
+
     public string ConfigJson => System.Text.Encoding.UTF8.GetString(Image.ConfigBytes);
 
     public string ManifestJson => System.Text.Encoding.UTF8.GetString(Image.ManifestBytes);
@@ -132,5 +135,8 @@ public sealed record ContainerPublishResult(
             names.Select(n => n.FamiliarName).ToArray(),
             results.Select(r => r.ArchivePath).FirstOrDefault(p => p is not null),
             results.SelectMany(r => r.Pushes).FirstOrDefault(),
-            results.Select(r => r.LoadedInto).FirstOrDefault(l => l is not null));
+            results.Select(r => r.LoadedInto).FirstOrDefault(l => l is not null))
+        {
+            Pushes = results.SelectMany(r => r.Pushes).ToArray(),
+        };
 }

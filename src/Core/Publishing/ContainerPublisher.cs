@@ -24,7 +24,6 @@ public sealed class ContainerPublisher(ImageServices services)
         var log = services.Log;
         var store = services.Store;
         var cache = services.Cache;
-        var registries = services.Registries;
         var platform = Platform.FromRuntimeIdentifier(request.RuntimeIdentifier);
         var workingDirectory = NormalizeWorkingDirectory(request.WorkingDirectory);
         var ports = request.Ports.Select(ParsePort).ToArray();
@@ -35,17 +34,17 @@ public sealed class ContainerPublisher(ImageServices services)
             throw new ContainerException(ErrorCodes.PublishDirectoryMissing, $"The publish directory '{request.PublishDirectory}' does not exist; run the Publish target before PublishContainer.");
         }
 
-        var registry = string.IsNullOrWhiteSpace(request.Registry) ? null : NormalizeRegistry(request.Registry);
-        var names = tags.Select(t => ImageReference.Of(registry, repository, t)).ToArray();
+        var registries = PublishNames.Registries(request.Registry);
+        var names = PublishNames.For(registries, repository, tags);
         var targets = await PublishTargets.ChooseAsync(new PublishDestinations
         {
-            Registry = registry,
+            Registries = registries,
             ArchivePath = string.IsNullOrWhiteSpace(request.ArchiveOutputPath) ? null : ResolveArchivePath(request.ArchiveOutputPath, repository),
             OciLayoutPath = string.IsNullOrWhiteSpace(request.OciLayoutOutputPath) ? null : request.OciLayoutOutputPath,
             LocalRegistry = request.LocalRegistry,
             FallbackArchivePath = string.IsNullOrWhiteSpace(request.FallbackArchiveOutputPath) ? null : ResolveArchivePath(request.FallbackArchiveOutputPath, repository),
             Timestamp = request.LayerTimestamp,
-        }, registries, cache, log, cancellationToken).ConfigureAwait(false);
+        }, services.Registries, cache, log, cancellationToken).ConfigureAwait(false);
         var source = ImageSource.Parse(request.BaseImage);
         log.Detail($"Reading base image {source}");
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -58,30 +57,45 @@ public sealed class ContainerPublisher(ImageServices services)
 
         var cacheFrom = request.CacheFrom.Select(c => c.Trim()).Where(c => c.Length > 0).Select(c => ImageReference.Parse(c, "ContainerCacheFrom image")).ToArray();
         var offered = OfferedBlobs(request.RegistryReuse, cacheFrom, names, targets, platform);
-        var loader = new ImageLoader(store, registries);
-        var baseImage = await loader.LoadAsync(source, platform, cancellationToken).ConfigureAwait(false);
-        if (source.Transport != ImageTransport.Registry)
-        {
-            var verified = loader.ChecksSkipped == baseImage.Image.Layers.Count ? "verified in an earlier build and unchanged since" : "verified";
-            log.Info($"Base image {source}: {baseImage.Image.Layers.Count} layers, {verified}, {baseImage.Image.ManifestDigest}");
-        }
-
-        var format = request.Format ?? baseImage.Image.Format;
-        Phase("base image");
         var plans = PublishLayering.Plan(request.PublishDirectory, workingDirectory, request.AssemblyName, request.Layering, request.ExtraLayers).ToList();
         var options = new LayerWriterOptions { Timestamp = request.LayerTimestamp, Compression = request.Compression ?? DefaultCompression(targets) };
-        if (options.Compression.Algorithm == LayerCompression.Zstd && format != ImageFormat.Oci)
-        {
-            throw new ContainerException(ErrorCodes.ZstdNeedsOci, $"ContainerLayerCompression is {options.Compression}, but zstd layers exist only in OCI images and this image is in Docker format (the base's). Set ContainerImageFormat to OCI.");
-        }
-
         var writer = new LayerWriter(store, cache, offered is null ? null : [offered]);
 
-        // Layers are independent: building them at once keeps every core busy hashing and compressing. The base's
-        // directories and links are read meanwhile (once per base); a layer whose paths they change (a parent the base
+        // Layer bytes do not depend on the base: they are written (every core hashing and compressing) while the base
+        // is pulled or verified. A failure on either side stops the other before the error goes out.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var writing = Task.WhenAll(plans.Select(plan => Task.Run(() => writer.WriteAsync(plan, options, stop.Token), stop.Token)));
+        LoadedImage baseImage;
+        ImageFormat format;
+        try
+        {
+            var loader = new ImageLoader(store, services.Registries);
+            baseImage = await loader.LoadAsync(source, platform, stop.Token).ConfigureAwait(false);
+            if (source.Transport != ImageTransport.Registry)
+            {
+                var verified = loader.ChecksSkipped == baseImage.Image.Layers.Count ? "verified in an earlier build and unchanged since" : "verified";
+                log.Info($"Base image {source}: {baseImage.Image.Layers.Count} layers, {verified}, {baseImage.Image.ManifestDigest}");
+            }
+
+            format = request.Format ?? baseImage.Image.Format;
+            if (options.Compression.Algorithm == LayerCompression.Zstd && format != ImageFormat.Oci)
+            {
+                throw new ContainerException(ErrorCodes.ZstdNeedsOci, $"ContainerLayerCompression is {options.Compression}, but zstd layers exist only in OCI images and this image is in Docker format (the base's). Set ContainerImageFormat to OCI.");
+            }
+        }
+        catch
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await writing.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+            throw;
+        }
+
+        Phase("base image (layers written meanwhile)");
+
+        // The base's directories and links are read once per base; a layer whose paths they change (a parent the base
         // has with its own mode or owner, a link in the way) is written again to fit.
         var baseTree = Task.Run(() => BaseTree.ReadAsync(baseImage.Image.Layers, store, cancellationToken), cancellationToken);
-        var layers = await Task.WhenAll(plans.Select(plan => Task.Run(() => writer.WriteAsync(plan, options, cancellationToken), cancellationToken))).ConfigureAwait(false);
+        var layers = await writing.ConfigureAwait(false);
         var tree = await baseTree.ConfigureAwait(false);
         for (var i = 0; i < plans.Count; i++)
         {
@@ -283,20 +297,6 @@ public sealed class ContainerPublisher(ImageServices services)
                 throw new ContainerException(code, $"A {item} item has the name '{name}'; names must be non-empty and must not contain '='.");
             }
         }
-    }
-
-    /// <summary>A registry as a host[:port]: a scheme or trailing slash that users sometimes write is dropped.</summary>
-    internal static string NormalizeRegistry(string registry)
-    {
-        var value = registry.Trim();
-        var scheme = value.IndexOf("://", StringComparison.Ordinal);
-        value = (scheme >= 0 ? value[(scheme + 3)..] : value).TrimEnd('/');
-        if (value.Length == 0 || value.Contains('/'))
-        {
-            throw new ContainerException(ErrorCodes.InvalidImageReference, $"ContainerRegistry is '{registry}'; it must be a host with an optional port, such as registry.example.com or localhost:5000.");
-        }
-
-        return value;
     }
 
     internal static string ResolveArchivePath(string archiveOutputPath, string repository)

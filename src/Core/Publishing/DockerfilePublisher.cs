@@ -46,6 +46,11 @@ public sealed record DockerfilePublishRequest
 
     public DateTimeOffset LayerTimestamp { get; init; } = Layers.LayerWriterOptions.DefaultTimestamp;
 
+    /// <summary>ContainerCacheFrom with ContainerDockerfile: step caches to take steps from.</summary>
+    public IReadOnlyList<Dockerfiles.Caches.CacheSpec> CacheFrom { get; init; } = [];
+
+    /// <summary>ContainerCacheTo: where this build's step cache is written.</summary>
+    public IReadOnlyList<Dockerfiles.Caches.CacheSpec> CacheTo { get; init; } = [];
 }
 
 /// <summary>
@@ -67,12 +72,12 @@ public sealed class DockerfilePublisher(ImageServices services)
             References.ImageReference.ValidateTag(tag, "ContainerImageTags");
         }
 
-        var registry = string.IsNullOrWhiteSpace(request.Registry) ? null : ContainerPublisher.NormalizeRegistry(request.Registry);
-        var names = request.Tags.Select(t => References.ImageReference.Of(registry, request.Repository, t)).ToArray();
+        var registries = PublishNames.Registries(request.Registry);
+        var names = PublishNames.For(registries, request.Repository, request.Tags);
         var log = services.Log;
         var targets = await PublishTargets.ChooseAsync(new PublishDestinations
         {
-            Registry = registry,
+            Registries = registries,
             ArchivePath = string.IsNullOrWhiteSpace(request.ArchiveOutputPath) ? null : ContainerPublisher.ResolveArchivePath(request.ArchiveOutputPath, request.Repository),
             OciLayoutPath = string.IsNullOrWhiteSpace(request.OciLayoutOutputPath) ? null : request.OciLayoutOutputPath,
             LocalRegistry = request.LocalRegistry,
@@ -93,6 +98,8 @@ public sealed class DockerfilePublisher(ImageServices services)
             Compression = request.Compression,
             Created = request.Created,
             LayerTimestamp = request.LayerTimestamp,
+            CacheFrom = request.CacheFrom,
+            CacheTo = request.CacheTo,
         }, cancellationToken).ConfigureAwait(false);
 
         var results = await ImageDelivery.SendAsync(ImageArtifact.Of(result.Image), names, targets, log, cancellationToken).ConfigureAwait(false);

@@ -80,6 +80,35 @@ public sealed class RegistryPusher(RegistrySession session)
         return new PushResult(destination, tags, image.ManifestDigest, bytes, uploaded, mounted, existing);
     }
 
+    /// <summary>
+    /// Pushes an artifact that is not an image (a build cache): its blobs, its config and its manifest under a tag,
+    /// in that order, so the tag moves only once everything it names is there.
+    /// </summary>
+    public async Task<PushResult> PushArtifactAsync(IReadOnlyList<Layers.Layer> blobs, byte[] config, byte[] manifest, string manifestMediaType, RepositoryLocation destination, string tag, CancellationToken cancellationToken)
+    {
+        var repository = session.For(destination.Registry).ForPush(destination.Repository);
+        long bytes = 0;
+        int uploaded = 0, existing = 0;
+        var all = blobs.DistinctBy(b => b.Descriptor.Digest).Select(b => (b.Descriptor.Digest, b.Descriptor.Size, Open: (Func<long, Stream>)b.OpenBlobAt))
+            .Append((Digest.Compute(config), config.Length, offset => new MemoryStream(config, (int)offset, config.Length - (int)offset, writable: false)))
+            .ToArray();
+        await Parallel.ForEachAsync(all, new ParallelOptions { MaxDegreeOfParallelism = session.Options.ParallelBlobs, CancellationToken = cancellationToken }, async (blob, token) =>
+        {
+            if (await PushBlobAsync(repository, blob.Digest, blob.Size, blob.Open, null, token).ConfigureAwait(false) == BlobPushOutcome.Uploaded)
+            {
+                Interlocked.Increment(ref uploaded);
+                Interlocked.Add(ref bytes, blob.Size);
+            }
+            else
+            {
+                Interlocked.Increment(ref existing);
+            }
+        }).ConfigureAwait(false);
+
+        await repository.Manifests.PutAsync(tag, manifest, manifestMediaType, cancellationToken).ConfigureAwait(false);
+        return new PushResult(destination, [tag], Digest.Compute(manifest), bytes, uploaded, 0, existing);
+    }
+
     /// <summary>repo:tag, or repo@sha256:… when the image is pushed by its digest.</summary>
     private static string Name(RepositoryLocation destination, string tagOrDigest)
         => destination.Name(tagOrDigest);

@@ -6,8 +6,8 @@ namespace Sdk.Containers.Targets;
 /// <summary>Where an MSBuild container step sends its image, from the project's properties.</summary>
 public sealed record PublishDestinations
 {
-    /// <summary>ContainerRegistry, normalized to host[:port].</summary>
-    public string? Registry { get; init; }
+    /// <summary>ContainerRegistry: the registries to push to, each normalized to host[:port].</summary>
+    public IReadOnlyList<string> Registries { get; init; } = [];
 
     /// <summary>ContainerArchiveOutputPath, resolved to a file.</summary>
     public string? ArchivePath { get; init; }
@@ -49,7 +49,7 @@ public static class PublishTargets
             targets.Add(new OciLayoutTarget(layout, log));
         }
 
-        if (destinations.Registry is not null)
+        if (destinations.Registries.Count > 0)
         {
             targets.Add(new RegistryTarget(registries, log));
         }

@@ -3,7 +3,10 @@ using Sdk.Containers.Registry;
 
 namespace Sdk.Containers.Targets;
 
-/// <summary>The registries of the image's names: each repository gets the blobs once and every tag of it.</summary>
+/// <summary>
+/// The registries of the image's names: each repository gets the blobs once and every tag of it; with several
+/// registries, one that fails does not stop the others, and the error names it.
+/// </summary>
 public sealed class RegistryTarget(RegistrySession registries, IBuildLog log) : IImageTarget
 {
     public async Task<TargetResult> WriteAsync(ImageArtifact artifact, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken)
@@ -15,19 +18,44 @@ public sealed class RegistryTarget(RegistrySession registries, IBuildLog log) : 
 
         var pusher = new RegistryPusher(registries);
         var pushes = new List<PushResult>();
-        foreach (var repository in names.GroupBy(n => (n.Registry, n.Repository)))
+        var failures = new List<(string Registry, ContainerException Error)>();
+        foreach (var registry in names.GroupBy(n => n.Registry, StringComparer.OrdinalIgnoreCase))
         {
-            var location = new RepositoryLocation(repository.Key.Registry, repository.Key.Repository);
-            // A name with a digest and no tag pushes the manifest by its digest alone.
-            var tags = repository.Select(n => n.Tag ?? n.Digest?.ToString()).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
-            var push = artifact.Index is { } index
-                ? await pusher.PushIndexAsync(artifact.Images, index.Bytes, index.MediaType, location, tags, cancellationToken).ConfigureAwait(false)
-                : await pusher.PushAsync(artifact.Images[0], location, tags, cancellationToken).ConfigureAwait(false);
-            var what = artifact.Index is null ? string.Empty : $"the index of {artifact.Platforms} to ";
-            log.Info($"Pushed {what}{location.Registry}/{location.Repository} ({string.Join(", ", tags)}): {push.BlobsUploaded} blobs uploaded ({push.BytesUploaded:N0} bytes), {push.BlobsMounted} mounted, {push.BlobsExisting} already there; digest {artifact.Digest}");
-            pushes.Add(push);
+            // Each registry is pushed on its own: one that fails keeps its tags as they were (the manifest goes last),
+            // and the others still get the image.
+            try
+            {
+                foreach (var repository in registry.GroupBy(n => n.Repository))
+                {
+                    pushes.Add(await PushAsync(pusher, artifact, new RepositoryLocation(registry.Key, repository.Key), repository.ToArray(), cancellationToken).ConfigureAwait(false));
+                }
+            }
+            catch (ContainerException ex) when (names.Select(n => n.Registry).Distinct(StringComparer.OrdinalIgnoreCase).Count() > 1)
+            {
+                log.Info($"Pushing to {registry.Key} failed; going on with the other registries");
+                failures.Add((registry.Key, ex));
+            }
+        }
+
+        if (failures.Count > 0)
+        {
+            var done = pushes.Select(p => p.Destination.Registry).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+            var pushed = done.Length == 0 ? "no registry has the image" : $"{string.Join(", ", done)} {(done.Length == 1 ? "has" : "have")} the image";
+            throw new ContainerException(failures[0].Error.Code, $"The push to {string.Join(" and ", failures.Select(f => f.Registry))} failed ({pushed}; the failed {(failures.Count == 1 ? "one keeps its" : "ones keep their")} tags as they were): {string.Join(" ", failures.Select(f => f.Error.Message))}", failures[0].Error);
         }
 
         return new TargetResult { Pushes = pushes };
+    }
+
+    private async Task<PushResult> PushAsync(RegistryPusher pusher, ImageArtifact artifact, RepositoryLocation location, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken)
+    {
+        // A name with a digest and no tag pushes the manifest by its digest alone.
+        var tags = names.Select(n => n.Tag ?? n.Digest?.ToString()).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
+        var push = artifact.Index is { } index
+            ? await pusher.PushIndexAsync(artifact.Images, index.Bytes, index.MediaType, location, tags, cancellationToken).ConfigureAwait(false)
+            : await pusher.PushAsync(artifact.Images[0], location, tags, cancellationToken).ConfigureAwait(false);
+        var what = artifact.Index is null ? string.Empty : $"the index of {artifact.Platforms} to ";
+        log.Info($"Pushed {what}{location.Registry}/{location.Repository} ({string.Join(", ", tags)}): {push.BlobsUploaded} blobs uploaded ({push.BytesUploaded:N0} bytes), {push.BlobsMounted} mounted, {push.BlobsExisting} already there; digest {artifact.Digest}");
+        return push;
     }
 }

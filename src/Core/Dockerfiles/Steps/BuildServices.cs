@@ -21,6 +21,12 @@ internal sealed class BuildServices(IBuildLog log, BlobStore store, BuildCache c
 
     public StepCache Steps => field ??= new StepCache(Cache);
 
+    /// <summary>The --cache-from caches' steps, when there are any.</summary>
+    public Caches.ImportedSteps? Imported { get; init; }
+
+    /// <summary>Every step of this build, for --cache-to.</summary>
+    public Caches.StepCacheExport Export { get; } = new();
+
     public BuildWorkspace Workspace => workspace;
 
     /// <summary>Scratch space of this build (scripts, downloads, copies for writable binds).</summary>

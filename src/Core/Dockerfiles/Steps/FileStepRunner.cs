@@ -32,8 +32,21 @@ internal sealed class FileStepRunner(BuildServices services, IBuildProgress prog
         var key = StepCache.Key(new[] { stage.Key, stage.Platform.ToString(), options.Compression.ToString(), options.Timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) }.Concat(step.KeyParts));
         if (!noCache && services.Steps.TryGet(key) is { } record && Reuse(stage, step, record))
         {
+            services.Export.Add(key, record);
             stage.Advance(key);
             services.Counters.StepsCached++;
+            progress.Cached(counter, step.Shown);
+            return;
+        }
+
+        // A step another machine built (--cache-from): its layer is fetched, and kept here for the next build.
+        if (!noCache && services.Imported is { } imported && await imported.TryGetAsync(key, services.Log, cancellationToken).ConfigureAwait(false) is { } found && Reuse(stage, step, found))
+        {
+            await services.Steps.SetAsync(key, found, cancellationToken).ConfigureAwait(false);
+            services.Export.Add(key, found);
+            stage.Advance(key);
+            services.Counters.StepsCached++;
+            services.Counters.StepsImported++;
             progress.Cached(counter, step.Shown);
             return;
         }
@@ -79,6 +92,7 @@ internal sealed class FileStepRunner(BuildServices services, IBuildProgress prog
         }
 
         await services.Steps.SetAsync(key, result, cancellationToken).ConfigureAwait(false);
+        services.Export.Add(key, result);
         stage.Advance(key);
         services.Counters.StepsRun++;
     }

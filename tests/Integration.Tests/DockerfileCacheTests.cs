@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using Sdk.Containers.Dockerfiles;
+using Sdk.Containers.Dockerfiles.Caches;
+using Sdk.Containers.References;
+
+namespace Sdk.Containers.Integration;
+
+/// <summary>
+/// --cache-to and --cache-from: a fresh CI runner (an empty local cache) takes the steps an earlier build exported to
+/// a directory or a registry, fetches their layers, and makes the same image without running them.
+/// </summary>
+[Collection(EnvironmentCollection.Name)]
+public sealed class DockerfileCacheTests(TestEnvironment env, DockerfileFixture fixture) : IClassFixture<DockerfileFixture>
+{
+    // A build stage whose layers the final image does not hold, and a final stage that copies from it.
+    private const string Dockerfile = "ARG BASE\nFROM ${BASE} AS build\nCOPY a.txt /a.txt\nRUN cat /a.txt > /built.txt\nFROM ${BASE}\nCOPY --from=build /built.txt /b.txt\nCOPY c.txt /c.txt\n";
+
+    private static string Context(TempDirectory work)
+    {
+        work.WriteFile("context/Dockerfile", Dockerfile);
+        work.WriteFile("context/a.txt", Guid.NewGuid().ToString());
+        work.WriteFile("context/c.txt", "c");
+        return work.Combine("context");
+    }
+
+    private async Task<(DockerfileBuildResult Result, IReadOnlyList<string> Log)> BuildAsync(string context, string cache, IReadOnlyList<string>? cacheTo = null, IReadOnlyList<string>? cacheFrom = null)
+    {
+        var log = new RecordingLog();
+        using var services = ImageServices.Create(cache, new Registry.RegistryOptions(), log);
+        var result = await new DockerfileBuilder(services).BuildAsync(new DockerfileBuildRequest
+        {
+            ContextDirectory = context,
+            BuildArguments = new Dictionary<string, string> { ["BASE"] = fixture.BaseImage },
+            Created = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),
+            CacheTo = (cacheTo ?? []).Select(c => CacheSpec.Parse(c, "--cache-to", export: true)).ToArray(),
+            CacheFrom = (cacheFrom ?? []).Select(c => CacheSpec.Parse(c, "--cache-from", export: false)).ToArray(),
+        }, CancellationToken.None);
+        return (result, log.Lines);
+    }
+
+    [Fact]
+    public async Task ALocalCacheInModeMaxGivesAFreshRunnerEveryStepAndModeMinOnlyTheFinalImagesLayers()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        var context = Context(work);
+        var max = work.Combine("cache-max");
+        var min = work.Combine("cache-min");
+        var first = await BuildAsync(context, work.Combine("runner-1"), [$"type=local,dest={max},mode=max", $"type=local,dest={min}"]);
+        Assert.Equal((4, 0), (first.Result.StepsRun, first.Result.StepsCached));
+        Assert.True(File.Exists(Path.Combine(max, "index.json")));
+
+        var fromMax = await BuildAsync(context, work.Combine("runner-2"), cacheFrom: [$"type=local,src={max}"]);
+        Assert.Equal((0, 4, 4), (fromMax.Result.StepsRun, fromMax.Result.StepsCached, fromMax.Result.StepsImported));
+        Assert.Equal(first.Result.Image.ManifestDigest, fromMax.Result.Image.ManifestDigest);
+
+        // mode=min holds the final stage's layers only: the build stage runs again, the final stage's steps do not.
+        var fromMin = await BuildAsync(context, work.Combine("runner-3"), cacheFrom: [$"type=local,src={min}"]);
+        Assert.Equal((2, 2), (fromMin.Result.StepsRun, fromMin.Result.StepsImported));
+        Assert.Equal(first.Result.Image.ManifestDigest, fromMin.Result.Image.ManifestDigest);
+
+        // The cache is an OCI layout skopeo reads: one manifest whose config is ours.
+        var inspect = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--raw", $"oci:{max}:cache"]).AssertSuccess();
+        Assert.Contains(StepCacheConfig.MediaType, inspect.StandardOutput);
+    }
+
+    [Fact]
+    public async Task ARegistryCacheIsAPlainImageManifestAndAChangedFileRunsOnlyItsOwnSteps()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        var context = Context(work);
+        var host = ImageReference.Parse(fixture.BaseImage).Registry;
+        var cache = $"{host}/cache/app:buildcache-{Guid.NewGuid():N}"[..^20];
+        var first = await BuildAsync(context, work.Combine("runner-1"), [$"type=registry,ref={cache},mode=max"]);
+        Assert.Contains(first.Log, l => l.StartsWith($"Exported the build cache to {cache} (max): 4 steps", StringComparison.Ordinal));
+        var raw = TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--raw", "--tls-verify=false", $"docker://{cache}"]).AssertSuccess();
+        Assert.Contains("\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"", raw.StandardOutput);
+        Assert.Contains(StepCacheConfig.MediaType, raw.StandardOutput);
+
+        // A fresh runner after a change to c.txt: only COPY c.txt runs.
+        File.WriteAllText(Path.Combine(context, "c.txt"), "changed");
+        var second = await BuildAsync(context, work.Combine("runner-2"), cacheFrom: [cache]);
+        Assert.Equal((1, 3), (second.Result.StepsRun, second.Result.StepsImported));
+        Assert.Contains(second.Log, l => l == $"Cache type=registry,ref={cache}: 4 steps");
+    }
+
+    [Fact]
+    public async Task AMissingCacheIsNoErrorAndAnImageThatIsNoCacheIsAWarning()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        var context = Context(work);
+        var host = ImageReference.Parse(fixture.BaseImage).Registry;
+        var (result, log) = await BuildAsync(context, work.Combine("runner"), cacheFrom: [$"{host}/cache/none:1", fixture.BaseImage, $"type=local,src={work.Combine("nothing")}"]);
+        Assert.Equal(4, result.StepsRun);
+        Assert.Contains(log, l => l == $"Cache type=registry,ref={host}/cache/none:1: nothing there yet");
+        Assert.Contains(log, l => l.StartsWith($"{ErrorCodes.CacheUnreadable}: Cache type=registry,ref={fixture.BaseImage} cannot be read", StringComparison.Ordinal) && l.Contains("it is not a build cache of ours", StringComparison.Ordinal));
+    }
+
+    private sealed class RecordingLog : IBuildLog
+    {
+        private readonly ConcurrentQueue<string> _lines = new();
+
+        public IReadOnlyList<string> Lines => [.. _lines];
+
+        public void Info(string message) => _lines.Enqueue(message);
+
+        public void Detail(string message) => _lines.Enqueue(message);
+
+        public void Warning(string code, string message) => _lines.Enqueue($"{code}: {message}");
+    }
+}
