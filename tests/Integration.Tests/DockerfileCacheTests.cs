@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Sdk.Containers.Dockerfiles;
 using Sdk.Containers.Dockerfiles.Caches;
 using Sdk.Containers.References;
@@ -96,18 +95,5 @@ public sealed class DockerfileCacheTests(TestEnvironment env, DockerfileFixture 
         Assert.Equal(4, result.StepsRun);
         Assert.Contains(log, l => l == $"Cache type=registry,ref={host}/cache/none:1: nothing there yet");
         Assert.Contains(log, l => l.StartsWith($"{ErrorCodes.CacheUnreadable}: Cache type=registry,ref={fixture.BaseImage} cannot be read", StringComparison.Ordinal) && l.Contains("it is not a build cache of ours", StringComparison.Ordinal));
-    }
-
-    private sealed class RecordingLog : IBuildLog
-    {
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        public IReadOnlyList<string> Lines => [.. _lines];
-
-        public void Info(string message) => _lines.Enqueue(message);
-
-        public void Detail(string message) => _lines.Enqueue(message);
-
-        public void Warning(string code, string message) => _lines.Enqueue($"{code}: {message}");
     }
 }

@@ -6,17 +6,24 @@ namespace Sdk.Containers.Integration;
 [Collection(EnvironmentCollection.Name)]
 public sealed class MultiPlatformTests(TestEnvironment env, RegistryFixture registry) : IClassFixture<RegistryFixture>
 {
-    [Fact]
-    public void MultiRidPublishesInARowAndASingleRidOneBetweenThemAllSucceed()
+    /// <summary>The hello sample, self-contained, for linux-x64 and linux-arm64.</summary>
+    private string SelfContainedForTwoPlatforms()
     {
-        env.Require();
-        var host = registry.Server.Host;
         var project = env.CopySample("hello");
         var csproj = Path.Combine(project, "hello.csproj");
         File.WriteAllText(csproj, File.ReadAllText(csproj).Replace(
             "</PropertyGroup>",
             "<ContainerRuntimeIdentifiers>linux-x64;linux-arm64</ContainerRuntimeIdentifiers><SelfContained>true</SelfContained></PropertyGroup>",
             StringComparison.Ordinal));
+        return project;
+    }
+
+    [Fact]
+    public void MultiRidPublishesInARowAndASingleRidOneBetweenThemAllSucceed()
+    {
+        env.Require();
+        var host = registry.Server.Host;
+        var project = SelfContainedForTwoPlatforms();
         var archive = Path.Combine(project, "image.tar");
         string[] common = ["-p:PublishContainer=true", $"-p:ContainerBaseImage={host}/dotnet/runtime-deps-multi:10.0", $"-p:ContainerArchiveOutputPath={archive}"];
         void Multi(string what, params string[] more)
@@ -40,12 +47,7 @@ public sealed class MultiPlatformTests(TestEnvironment env, RegistryFixture regi
     {
         env.Require();
         var host = registry.Server.Host;
-        var project = env.CopySample("hello");
-        var csproj = Path.Combine(project, "hello.csproj");
-        File.WriteAllText(csproj, File.ReadAllText(csproj).Replace(
-            "</PropertyGroup>",
-            "<ContainerRuntimeIdentifiers>linux-x64;linux-arm64</ContainerRuntimeIdentifiers><SelfContained>true</SelfContained></PropertyGroup>",
-            StringComparison.Ordinal));
+        var project = SelfContainedForTwoPlatforms();
         var tag = $"multi-{Guid.NewGuid():N}"[..16];
         var binlog = Path.Combine(project, "multi.binlog");
         var archive = Path.Combine(project, "multi.tar");

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -209,18 +208,5 @@ public sealed class RegistryReuseTests(TestEnvironment env, RegistryFixture regi
         manifest["config"]!["digest"] = configDigest.ToString();
         manifest["config"]!["size"] = real.ConfigBytes.Length;
         await target.Manifests.PutAsync("1.0", Encoding.UTF8.GetBytes(manifest.ToJsonString()), otherManifest.MediaType!, CancellationToken.None);
-    }
-
-    private sealed class RecordingLog : IBuildLog
-    {
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        public IReadOnlyList<string> Lines => [.. _lines];
-
-        public void Info(string message) => _lines.Enqueue(message);
-
-        public void Detail(string message) => _lines.Enqueue(message);
-
-        public void Warning(string code, string message) => _lines.Enqueue($"{code}: {message}");
     }
 }

@@ -16,17 +16,7 @@ public static class OciLayoutWriter
         await WriteBlobAsync(directory, image.ConfigDigest, image.ConfigBytes, cancellationToken).ConfigureAwait(false);
         foreach (var layer in image.Layers)
         {
-            var target = Path.Combine(directory, OciLayoutContent.BlobPath(layer.Descriptor.Digest));
-            if (!File.Exists(target))
-            {
-                await using var file = AtomicFile.Create(target);
-                await using (var blob = layer.OpenBlob())
-                {
-                    await blob.CopyToAsync(file.Stream, cancellationToken).ConfigureAwait(false);
-                }
-
-                await file.CommitAsync(cancellationToken).ConfigureAwait(false);
-            }
+            await WriteLayerBlobAsync(directory, layer, cancellationToken).ConfigureAwait(false);
         }
 
         await WriteBlobAsync(directory, image.ManifestDigest, image.ManifestBytes, cancellationToken).ConfigureAwait(false);
@@ -39,6 +29,22 @@ public static class OciLayoutWriter
             : d.Annotations?.GetValueOrDefault(OciLayoutContent.RefNameAnnotation) != refName);
         await AtomicFile.WriteAllBytesAsync(Path.Combine(directory, "oci-layout"), OciLayoutContent.LayoutFile(), cancellationToken).ConfigureAwait(false);
         await AtomicFile.WriteAllBytesAsync(Path.Combine(directory, "index.json"), OciLayoutContent.Index(kept.Append(entry)), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A layer's blob into the layout's blobs/, whole or not at all; one already there is kept.</summary>
+    internal static async Task WriteLayerBlobAsync(string directory, Layers.Layer layer, CancellationToken cancellationToken)
+    {
+        var target = Path.Combine(directory, OciLayoutContent.BlobPath(layer.Descriptor.Digest));
+        if (!File.Exists(target))
+        {
+            await using var file = AtomicFile.Create(target);
+            await using (var blob = layer.OpenBlob())
+            {
+                await blob.CopyToAsync(file.Stream, cancellationToken).ConfigureAwait(false);
+            }
+
+            await file.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static IReadOnlyList<Descriptor> ReadExistingEntries(string directory)

@@ -64,17 +64,7 @@ internal sealed class StepCacheExport
         Directory.CreateDirectory(Path.Combine(directory, "blobs", "sha256"));
         foreach (var layer in layers)
         {
-            var target = Path.Combine(directory, OciLayoutContent.BlobPath(layer.Descriptor.Digest));
-            if (!File.Exists(target))
-            {
-                await using var file = AtomicFile.Create(target);
-                await using (var blob = layer.OpenBlob())
-                {
-                    await blob.CopyToAsync(file.Stream, cancellationToken).ConfigureAwait(false);
-                }
-
-                await file.CommitAsync(cancellationToken).ConfigureAwait(false);
-            }
+            await OciLayoutWriter.WriteLayerBlobAsync(directory, layer, cancellationToken).ConfigureAwait(false);
         }
 
         var manifestDigest = Digest.Compute(manifest);
