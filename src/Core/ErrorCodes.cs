@@ -82,6 +82,8 @@ public static class ErrorCodes
 
     public const string ZstdNeedsOci = "CONTAINER2023";
 
+    public const string InvalidFileOwner = "CONTAINER2024";
+
     public const string DockerfileSyntax = "CONTAINER3001";
 
     public const string NoBuildContext = "CONTAINER3002";
@@ -160,6 +162,7 @@ public static class ErrorCodes
         new(InvalidLocalRegistry, "Bad `LocalRegistry`"),
         new(InvalidCompression, "Bad `ContainerLayerCompression`"),
         new(ZstdNeedsOci, "zstd layers asked for a Docker-format image"),
+        new(InvalidFileOwner, "Bad `ContainerAppFilesOwner`, `ContainerLayer` `Owner` or (with `ContainerWorkingDirectoryWritable`) `ContainerUser`: not `user[:group]`, or a name the base image's /etc/passwd or /etc/group does not define; names the setting, the name and the base"),
         new(DockerfileSyntax, "A Dockerfile error: `file:line[:column]: what to fix` (syntax, unknown stage, bad flag, missing source, bad exec form)"),
         new(NoBuildContext, "The build context does not exist"),
         new(NoDockerfile, "There is no Dockerfile at the path given"),

@@ -50,6 +50,12 @@ public sealed class BuildContainerImage : ContainerImageTask
 
     public string ContainerUser { get; set; } = string.Empty;
 
+    /// <summary>ContainerAppFilesOwner: user[:group] owning the app's files; root when empty.</summary>
+    public string AppFilesOwner { get; set; } = string.Empty;
+
+    /// <summary>ContainerWorkingDirectoryWritable: the working directory owned by the user the app runs as.</summary>
+    public bool WorkingDirectoryWritable { get; set; }
+
     public ITaskItem[] AppCommand { get; set; } = [];
 
     public ITaskItem[] AppCommandArgs { get; set; } = [];
@@ -89,7 +95,7 @@ public sealed class BuildContainerImage : ContainerImageTask
     /// <summary>ByChangeRate (default) or Single.</summary>
     public string Layering { get; set; } = string.Empty;
 
-    /// <summary>ContainerLayer items: the item spec is a file or folder; Destination and Mode metadata.</summary>
+    /// <summary>ContainerLayer items: the item spec is a file or folder; Destination, Mode and Owner metadata.</summary>
     public ITaskItem[] ExtraLayers { get; set; } = [];
 
 
@@ -116,6 +122,8 @@ public sealed class BuildContainerImage : ContainerImageTask
                 Format = ParseFormat(ImageFormat),
                 WorkingDirectory = string.IsNullOrWhiteSpace(WorkingDirectory) ? "/app" : WorkingDirectory,
                 User = NullIfEmpty(ContainerUser),
+                AppFilesOwner = NullIfEmpty(AppFilesOwner),
+                WorkingDirectoryWritable = WorkingDirectoryWritable,
                 AppCommand = Specs(AppCommand),
                 AppCommandArgs = Specs(AppCommandArgs),
                 DefaultArgs = Specs(DefaultArgs),
@@ -173,7 +181,7 @@ public sealed class BuildContainerImage : ContainerImageTask
             throw new ContainerException(ErrorCodes.InvalidContainerLayer, $"The ContainerLayer item '{item.ItemSpec}' needs Destination metadata with an absolute path in the image, such as /etc/myapp/.");
         }
 
-        return new ExtraLayer(item.GetMetadata("FullPath"), destination, NullIfEmpty(item.GetMetadata("Mode")));
+        return new ExtraLayer(item.GetMetadata("FullPath"), destination, NullIfEmpty(item.GetMetadata("Mode")), NullIfEmpty(item.GetMetadata("Owner")));
     }
 
 

@@ -88,6 +88,38 @@ public sealed class BaseTreeTests
         Assert.Equal(tree.Fit(plan).Entries, again.Fit(plan).Entries);
     }
 
+    private static void Text(TarWriter tar, string name, string text)
+        => tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { Mode = Mode("644"), DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)) });
+
+    [Fact]
+    public async Task TheBasesAccountFilesAreKeptAsTheTopLayerHasThem()
+    {
+        using var work = new TempDirectory();
+        var first = WriteLayer(work, "one", tar =>
+        {
+            Dir(tar, "etc", "755");
+            Text(tar, "etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+            Text(tar, "etc/group", "root:x:0:\n");
+            Text(tar, "etc/shadow", "root:*:1::::::\n");
+        });
+        var second = WriteLayer(work, "two", tar =>
+        {
+            Text(tar, "etc/passwd", "root:x:0:0::/root:/bin/sh\napp:x:1654:1654::/home/app:/bin/sh\n"); // RUN adduser
+            Empty(tar, "etc/.wh.group");
+        });
+        var store = new BlobStore(work.Combine("store"));
+
+        foreach (var tree in new[] { await BaseTree.ReadAsync([first, second], store, CancellationToken.None), await BaseTree.ReadAsync([first, second], store, CancellationToken.None) })
+        {
+            Assert.Equal("root:x:0:0::/root:/bin/sh\napp:x:1654:1654::/home/app:/bin/sh\n", tree.Text("etc/passwd"));
+            Assert.Null(tree.Text("etc/group")); // deleted by the top layer
+            Assert.Null(tree.Text("etc/shadow")); // not an account file we read: never kept
+            Assert.Equal((1654, 1654), Dockerfiles.UserDatabase.Parse(tree.Text("etc/passwd"), tree.Text("etc/group")).ResolveOwner("app", _ => throw new InvalidOperationException()));
+        }
+
+        Assert.Equal("root:x:0:\n", (await BaseTree.ReadAsync([first], store, CancellationToken.None)).Text("etc/group"));
+    }
+
     [Fact]
     public void OnNoBaseThePlanIsUnchanged()
     {

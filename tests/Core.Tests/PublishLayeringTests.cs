@@ -51,7 +51,7 @@ public class PublishLayeringTests
     public void LayersGoFromRuntimeToPackagesToApp()
     {
         using var dir = PublishFolder();
-        var plans = PublishLayering.Plan(dir.Combine("publish"), "/app", "app", ContainerLayering.ByChangeRate, []);
+        var plans = PublishLayering.Plan(dir.Combine("publish"), "/app", "app", ContainerLayering.ByChangeRate, []).Select(l => l.Plan).ToArray();
 
         Assert.Equal([".NET runtime", "NuGet packages", "app app files"], plans.Select(p => p.Description));
         Assert.Equal(["app/System.Private.CoreLib.dll", "app/libcoreclr.so"], Files(plans[0]));
@@ -69,7 +69,7 @@ public class PublishLayeringTests
     public void SingleLayeringPutsEverythingInOneLayer()
     {
         using var dir = PublishFolder();
-        var plan = Assert.Single(PublishLayering.Plan(dir.Combine("publish"), "/app", "app", ContainerLayering.Single, []));
+        var plan = Assert.Single(PublishLayering.Plan(dir.Combine("publish"), "/app", "app", ContainerLayering.Single, [])).Plan;
         Assert.Equal(11, Files(plan).Length);
     }
 
@@ -88,9 +88,9 @@ public class PublishLayeringTests
         dir.WriteFile("extra/conf/settings.ini", "x=1");
         var script = dir.WriteFile("extra/entry.sh", "#!/bin/sh");
         var plans = PublishLayering.Plan(dir.Combine("publish"), "/app", "app", ContainerLayering.ByChangeRate,
-            [new ExtraLayer(dir.Combine("extra", "conf"), "/etc/myapp"), new ExtraLayer(script, "/usr/local/bin/", "0755")]);
+            [new ExtraLayer(dir.Combine("extra", "conf"), "/etc/myapp"), new ExtraLayer(script, "/usr/local/bin/", "0755")]).Select(l => l.Plan).ToArray();
 
-        Assert.Equal(5, plans.Count);
+        Assert.Equal(5, plans.Length);
         Assert.Equal(["etc/myapp/settings.ini"], Files(plans[2]));
         var entry = plans[3].Entries.Single(e => e.Kind == LayerEntryKind.File);
         Assert.Equal("usr/local/bin/entry.sh", entry.Path);

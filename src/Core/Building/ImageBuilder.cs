@@ -140,6 +140,9 @@ public sealed class ImageBuilder
 
     public string? Author { get; set; }
 
+    /// <summary>The user the image runs as: the base's, or what <see cref="SetUser"/> set.</summary>
+    public string? User => _config.User;
+
     public ImageBuilder SetUser(string? user)
     {
         _config = _config with { User = user };

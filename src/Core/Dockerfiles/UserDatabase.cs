@@ -6,9 +6,16 @@ namespace Sdk.Containers.Dockerfiles;
 /// <summary>A user as a process runs: uid, primary gid and the other groups /etc/group lists it in.</summary>
 public sealed record ResolvedUser(int Uid, int Gid, IReadOnlyList<int> AdditionalGids, string? Home);
 
+/// <summary>A name an owner gives that the image does not define: <paramref name="Kind"/> is "user" (not in
+/// /etc/passwd) or "group" (not in /etc/group).</summary>
+public sealed record UnknownAccount(string Kind, string Name)
+{
+    public string File => Kind == "user" ? "/etc/passwd" : "/etc/group";
+}
+
 /// <summary>
-/// Names in USER, --chown and WORKDIR resolved through a root file system's /etc/passwd and /etc/group, as Docker
-/// does: numbers are taken as they are, names must exist.
+/// Names in USER, --chown and WORKDIR (and the publish path's file owners) resolved through an image's /etc/passwd
+/// and /etc/group, as Docker does: numbers are taken as they are, names must exist.
 /// </summary>
 public sealed class UserDatabase
 {
@@ -21,8 +28,18 @@ public sealed class UserDatabase
         _group = group;
     }
 
+    /// <summary>No /etc/passwd and no /etc/group: only numbers resolve.</summary>
+    public static UserDatabase Empty { get; } = new([], []);
+
     public static UserDatabase Read(string rootfs)
         => new(ReadTable(rootfs, "etc/passwd"), ReadTable(rootfs, "etc/group"));
+
+    /// <summary>From the texts of /etc/passwd and /etc/group (null: the image has none), as a base's layers hold them.</summary>
+    public static UserDatabase Parse(string? passwd, string? group)
+        => new(ParseTable(passwd?.Split('\n') ?? []), ParseTable(group?.Split('\n') ?? []));
+
+    /// <summary>The user names /etc/passwd defines, in its order (for messages that say what would resolve).</summary>
+    public IEnumerable<string> UserNames => _passwd.Select(p => p[0]);
 
     /// <summary>USER's value ("name", "uid", "name:group", "uid:gid") for running a command.</summary>
     public ResolvedUser ResolveUser(string spec, Func<string, ContainerException> error)
@@ -55,7 +72,7 @@ public sealed class UserDatabase
         IReadOnlyList<int> additional = [];
         if (colon >= 0)
         {
-            gid = ResolveGroup(spec[(colon + 1)..], error);
+            gid = ResolveGroup(spec[(colon + 1)..], unknown => error($"the group '{unknown.Name}' is not in the image's /etc/group; use a numeric gid or add the group first"));
         }
         else if (entry is not null)
         {
@@ -66,22 +83,24 @@ public sealed class UserDatabase
         return new ResolvedUser(uid, gid, additional, entry is { Length: > 5 } ? entry[5] : null);
     }
 
-    /// <summary>--chown's value: a user alone means that uid for the group too, as Docker documents.</summary>
-    public (int Uid, int Gid) ResolveOwner(string spec, Func<string, ContainerException> error)
+    /// <summary>An owner as "user[:group]" (names or numbers), as --chown takes it: a user alone means that uid for the
+    /// group too, as Docker documents. <paramref name="unknown"/> makes the error for a name the image does not
+    /// define, in the words of whoever gave the owner.</summary>
+    public (int Uid, int Gid) ResolveOwner(string spec, Func<UnknownAccount, ContainerException> unknown)
     {
         var colon = spec.IndexOf(':');
         var userPart = colon < 0 ? spec : spec[..colon];
         var uid = int.TryParse(userPart, NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? number
             : FindUser(userPart) is { } entry ? int.Parse(entry[2], CultureInfo.InvariantCulture)
-            : throw error($"--chown names the user '{userPart}', which is not in the image's /etc/passwd; use a numeric uid or add the user first");
-        var gid = colon < 0 ? uid : ResolveGroup(spec[(colon + 1)..], error);
+            : throw unknown(new UnknownAccount("user", userPart));
+        var gid = colon < 0 ? uid : ResolveGroup(spec[(colon + 1)..], unknown);
         return (uid, gid);
     }
 
-    private int ResolveGroup(string group, Func<string, ContainerException> error)
+    private int ResolveGroup(string group, Func<UnknownAccount, ContainerException> unknown)
         => int.TryParse(group, NumberStyles.None, CultureInfo.InvariantCulture, out var gid) ? gid
             : _group.FirstOrDefault(g => g[0] == group) is { Length: > 2 } entry ? int.Parse(entry[2], CultureInfo.InvariantCulture)
-            : throw error($"the group '{group}' is not in the image's /etc/group; use a numeric gid or add the group first");
+            : throw unknown(new UnknownAccount("group", group));
 
     private string[]? FindUser(string name) => _passwd.FirstOrDefault(p => p[0] == name && p.Length > 3);
 
@@ -95,15 +114,19 @@ public sealed class UserDatabase
                 return [];
             }
 
-            return File.ReadAllLines(host)
-                .Where(l => l.Length > 0 && !l.StartsWith('#'))
-                .Select(l => l.Split(':'))
-                .Where(f => f.Length > 2 && int.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out _))
-                .ToList();
+            return ParseTable(File.ReadAllLines(host));
         }
         catch (ContainerException)
         {
             return [];
         }
     }
+
+    private static List<string[]> ParseTable(IEnumerable<string> lines)
+        => lines
+            .Select(l => l.TrimEnd('\r'))
+            .Where(l => l.Length > 0 && !l.StartsWith('#'))
+            .Select(l => l.Split(':'))
+            .Where(f => f.Length > 2 && int.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            .ToList();
 }

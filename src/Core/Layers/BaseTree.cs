@@ -10,12 +10,19 @@ namespace Sdk.Containers.Layers;
 /// What a base image's file system holds at each path, read from its layers' tar headers (whiteouts applied), so that
 /// layers put on it fit in as BuildKit's do: a parent directory the base has keeps the base's mode, owner and group
 /// (/tmp stays 1777, /home/app stays the app user's), and a path through a symbolic link of the base goes where the
-/// link points (/var/run/x lands in /run/x) instead of replacing the link with a directory. Read once per base (by
-/// the digest of its layer chain) and kept in the build cache.
+/// link points (/var/run/x lands in /run/x) instead of replacing the link with a directory. The texts of its
+/// /etc/passwd and /etc/group come with it, so that owners given by name resolve as the base defines them. Read once
+/// per base (by the digest of its layer chain) and kept in the build cache.
 /// </summary>
 public sealed class BaseTree
 {
-    private const string Version = "base-tree-v1";
+    private const string Version = "base-tree-v2";
+
+    /// <summary>Files whose text is kept: the account databases, small in any real image (a bigger one is not kept,
+    /// and its names do not resolve).</summary>
+    private static readonly string[] KeptTexts = ["etc/passwd", "etc/group"];
+    private const int MaxKeptText = 1 << 20;
+
     private readonly Dictionary<string, Node> _nodes;
 
     private BaseTree(Dictionary<string, Node> nodes)
@@ -23,8 +30,9 @@ public sealed class BaseTree
         _nodes = nodes;
     }
 
-    /// <summary>One path of the base: a directory (with its metadata), a symbolic link (with its target) or anything else.</summary>
-    private readonly record struct Node(char Kind, UnixFileMode Mode, int Uid, int Gid, string? Link);
+    /// <summary>One path of the base: a directory (with its metadata), a symbolic link (with its target) or anything
+    /// else (with its text, for the files in <see cref="KeptTexts"/>).</summary>
+    private readonly record struct Node(char Kind, UnixFileMode Mode, int Uid, int Gid, string? Link, string? Text = null);
 
     public static BaseTree Empty { get; } = new(new Dictionary<string, Node>(StringComparer.Ordinal));
 
@@ -53,7 +61,8 @@ public sealed class BaseTree
         var text = new StringBuilder(Version).Append('\n');
         foreach (var (path, node) in nodes)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{node.Kind}\t{(int)node.Mode}\t{node.Uid}\t{node.Gid}\t{path}\t{node.Link}\n");
+            var kept = node.Text is null ? string.Empty : Convert.ToBase64String(Encoding.UTF8.GetBytes(node.Text));
+            text.Append(CultureInfo.InvariantCulture, $"{node.Kind}\t{(int)node.Mode}\t{node.Uid}\t{node.Gid}\t{path}\t{node.Link}\t{kept}\n");
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(cacheFile)!);
@@ -78,13 +87,23 @@ public sealed class BaseTree
         foreach (var line in lines.Skip(1))
         {
             var fields = line.Split('\t');
-            if (fields.Length != 6 || fields[0].Length != 1 || !int.TryParse(fields[1], CultureInfo.InvariantCulture, out var mode)
+            if (fields.Length != 7 || fields[0].Length != 1 || !int.TryParse(fields[1], CultureInfo.InvariantCulture, out var mode)
                 || !int.TryParse(fields[2], CultureInfo.InvariantCulture, out var uid) || !int.TryParse(fields[3], CultureInfo.InvariantCulture, out var gid))
             {
                 return null; // not ours, or damaged: read the base again
             }
 
-            nodes[fields[4]] = new Node(fields[0][0], (UnixFileMode)mode, uid, gid, fields[5].Length == 0 ? null : fields[5]);
+            string? kept;
+            try
+            {
+                kept = fields[6].Length == 0 ? null : Encoding.UTF8.GetString(Convert.FromBase64String(fields[6]));
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+
+            nodes[fields[4]] = new Node(fields[0][0], (UnixFileMode)mode, uid, gid, fields[5].Length == 0 ? null : fields[5], kept);
         }
 
         return new BaseTree(nodes);
@@ -129,7 +148,8 @@ public sealed class BaseTree
                 RemoveTree(nodes, path);
             }
 
-            nodes[path] = new Node(kind, entry.Mode, entry.Uid, entry.Gid, kind == 'l' ? entry.LinkName : null);
+            var kept = kind == 'f' && KeptTexts.Contains(path) ? await ReadTextAsync(entry, cancellationToken).ConfigureAwait(false) : null;
+            nodes[path] = new Node(kind, entry.Mode, entry.Uid, entry.Gid, kind == 'l' ? entry.LinkName : null, kept);
         }
 
         // An opaque directory hides what lower layers had in it, not what this layer put there.
@@ -142,6 +162,22 @@ public sealed class BaseTree
             }
         }
     }
+
+    private static async Task<string?> ReadTextAsync(TarEntry entry, CancellationToken cancellationToken)
+    {
+        if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is not { } data || entry.Length > MaxKeptText)
+        {
+            return null;
+        }
+
+        using var reader = new StreamReader(data, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
+        return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The text of one of the base's account files ("etc/passwd", "etc/group"), through the base's links;
+    /// null when the base has none (or it was too big to keep).</summary>
+    public string? Text(string path)
+        => _nodes.TryGetValue(Resolve(path, followLast: true), out var node) ? node.Text : null;
 
     private static void RemoveTree(Dictionary<string, Node> nodes, string path)
     {

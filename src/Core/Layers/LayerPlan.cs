@@ -51,6 +51,16 @@ public sealed class LayerPlan
         return new LayerPlan(sorted, description);
     }
 
+    /// <summary>The plan with the entry at <paramref name="path"/> (and, when <paramref name="andBelow"/>, everything
+    /// under it; "" is the root) owned by <paramref name="uid"/>:<paramref name="gid"/>; the rest as it is.</summary>
+    public LayerPlan OwnedBy(int uid, int gid, string path, bool andBelow)
+    {
+        var owned = NormalizePath(path);
+        var prefix = owned + "/";
+        bool Owned(LayerEntry e) => e.Path == owned || (andBelow && (owned.Length == 0 || e.Path.StartsWith(prefix, StringComparison.Ordinal)));
+        return new LayerPlan(Entries.Select(e => Owned(e) ? e with { Uid = uid, Gid = gid } : e).ToArray(), Description);
+    }
+
     /// <summary>
     /// Plans a layer holding the files of <paramref name="sourceDirectory"/> under <paramref name="imageDirectory"/>.
     /// Modes are normalised to 0755 for directories and executables and 0644 otherwise, so the bytes depend on

@@ -68,6 +68,14 @@ public sealed record ContainerPublishRequest
     /// <summary>The user to run as; null takes the base's APP_UID when it sets one, as the SDK does.</summary>
     public string? User { get; init; }
 
+    /// <summary>ContainerAppFilesOwner: user[:group], by number or by the base's names, owning the working directory
+    /// and every file the publish folder puts there; null: root, as always.</summary>
+    public string? AppFilesOwner { get; init; }
+
+    /// <summary>ContainerWorkingDirectoryWritable: the working directory owned by the user the app runs as
+    /// (<see cref="User"/>, or the base's), so the app can write there; its files stay <see cref="AppFilesOwner"/>'s.</summary>
+    public bool WorkingDirectoryWritable { get; init; }
+
     public IReadOnlyList<string> AppCommand { get; init; } = [];
 
     public IReadOnlyList<string> AppCommandArgs { get; init; } = [];

@@ -1,6 +1,7 @@
 using Sdk.Containers.Archives;
 using Sdk.Containers.Building;
 using Sdk.Containers.Digests;
+using Sdk.Containers.Dockerfiles;
 using Sdk.Containers.Targets;
 using Sdk.Containers.Images;
 using Sdk.Containers.Layers;
@@ -57,14 +58,17 @@ public sealed class ContainerPublisher(ImageServices services)
 
         var cacheFrom = request.CacheFrom.Select(c => c.Trim()).Where(c => c.Length > 0).Select(c => ImageReference.Parse(c, "ContainerCacheFrom image")).ToArray();
         var offered = OfferedBlobs(request.RegistryReuse, cacheFrom, names, targets, platform);
-        var plans = PublishLayering.Plan(request.PublishDirectory, workingDirectory, request.AssemblyName, request.Layering, request.ExtraLayers).ToList();
+        var ownership = new LayerOwnership(FileOwner.Parse(request.AppFilesOwner, "ContainerAppFilesOwner") ?? FileOwner.Root, workingDirectory, request.WorkingDirectoryWritable, source.ToString());
+        var planned = PublishLayering.Plan(request.PublishDirectory, workingDirectory, request.AssemblyName, request.Layering, request.ExtraLayers);
         var options = new LayerWriterOptions { Timestamp = request.LayerTimestamp, Compression = request.Compression ?? DefaultCompression(targets) };
         var writer = new LayerWriter(store, cache, offered is null ? null : [offered]);
 
-        // Layer bytes do not depend on the base: they are written (every core hashing and compressing) while the base
-        // is pulled or verified. A failure on either side stops the other before the error goes out.
+        // Layer bytes do not depend on the base unless an owner is named (or is the base's APP_UID): those layers are
+        // written (every core hashing and compressing) while the base is pulled or verified. A failure on either side
+        // stops the other before the error goes out.
+        var early = planned.Select(layer => ownership.BeforeBase(layer, string.IsNullOrWhiteSpace(request.User) ? null : request.User)).ToArray();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var writing = Task.WhenAll(plans.Select(plan => Task.Run(() => writer.WriteAsync(plan, options, stop.Token), stop.Token)));
+        var writing = Task.WhenAll(early.Select(plan => plan is null ? Task.FromResult<Layer?>(null) : Task.Run<Layer?>(async () => await writer.WriteAsync(plan, options, stop.Token).ConfigureAwait(false), stop.Token)));
         LoadedImage baseImage;
         ImageFormat format;
         try
@@ -92,25 +96,30 @@ public sealed class ContainerPublisher(ImageServices services)
 
         Phase("base image (layers written meanwhile)");
 
-        // The base's directories and links are read once per base; a layer whose paths they change (a parent the base
-        // has with its own mode or owner, a link in the way) is written again to fit.
+        // The base's directories, links and users are read once per base; a layer whose entries they change (a parent
+        // the base has with its own mode or owner, a link in the way, an owner by name) is written (again) to fit.
         var baseTree = Task.Run(() => BaseTree.ReadAsync(baseImage.Image.Layers, store, cancellationToken), cancellationToken);
-        var layers = await writing.ConfigureAwait(false);
+        var written = await writing.ConfigureAwait(false);
         var tree = await baseTree.ConfigureAwait(false);
-        for (var i = 0; i < plans.Count; i++)
+        var users = UserDatabase.Parse(tree.Text("etc/passwd"), tree.Text("etc/group"));
+        var builder = new ImageBuilder(baseImage.Image, format) { Created = request.Created };
+        ApplyRunSettings(builder, request, workingDirectory, ports);
+        var plans = planned.Select(layer => ownership.OnBase(layer, tree, users, builder.User)).ToArray();
+        var layers = await Task.WhenAll(plans.Select((plan, i) =>
         {
-            var fitted = tree.Fit(plans[i]);
-            if (!BaseTree.SameEntries(fitted, plans[i]))
+            if (early[i] is { } before && BaseTree.SameEntries(plan, before))
             {
-                log.Detail($"Layer {plans[i].Description}: directories or links of the base are kept; written again to fit");
-                plans[i] = fitted;
-                layers[i] = await writer.WriteAsync(fitted, options, cancellationToken).ConfigureAwait(false);
+                return Task.FromResult(written[i]!);
             }
-        }
+
+            log.Detail(early[i] is null
+                ? $"Layer {plan.Description}: written once the base is read (owners come from it)"
+                : $"Layer {plan.Description}: directories or links of the base are kept; written again to fit");
+            return Task.Run(() => writer.WriteAsync(plan, options, cancellationToken), cancellationToken);
+        })).ConfigureAwait(false);
 
         Phase("layers");
-        var builder = new ImageBuilder(baseImage.Image, format) { Created = request.Created };
-        for (var i = 0; i < plans.Count; i++)
+        for (var i = 0; i < plans.Length; i++)
         {
             var files = plans[i].Entries.Count(e => e.Kind != LayerEntryKind.Directory);
             var state = layers[i].Source switch
@@ -129,7 +138,6 @@ public sealed class ContainerPublisher(ImageServices services)
             builder.AddLayer(layers[i], $"Sdk.Containers: COPY {plans[i].Description} to {workingDirectory}");
         }
 
-        ApplyRunSettings(builder, request, workingDirectory, ports);
         if (request.GenerateCreatedLabels)
         {
             builder.CreatedLabels.AddRange(["org.opencontainers.image.created", "org.opencontainers.artifact.created"]);

@@ -16,7 +16,14 @@ public enum ContainerLayering
 /// <param name="Source">A file or a directory.</param>
 /// <param name="Destination">Where it goes in the image; a trailing '/' puts a file inside that directory.</param>
 /// <param name="Mode">Octal file mode for the files (e.g. "0755"), or null to keep the executable bit as it is.</param>
-public sealed record ExtraLayer(string Source, string Destination, string? Mode = null);
+/// <param name="Owner">user[:group] for the files (see <see cref="FileOwner"/>), or null for root's.</param>
+public sealed record ExtraLayer(string Source, string Destination, string? Mode = null, string? Owner = null);
+
+/// <summary>A layer's entries as the publish folder or a ContainerLayer item gives them (root-owned), and who is to
+/// own the entry at <paramref name="OwnedPath"/> and everything under it (the working directory for the publish
+/// folder's layers, the destination for an item): an item's Owner, or null for the app files' owner
+/// (ContainerAppFilesOwner). See <see cref="LayerOwnership"/>.</summary>
+public sealed record PublishLayer(LayerPlan Plan, string OwnedPath, FileOwner? Owner = null);
 
 /// <summary>
 /// Splits a publish folder into layers ordered from rarely to often changing, as Jib does, so that a code change
@@ -32,7 +39,7 @@ public static class PublishLayering
         App,
     }
 
-    public static IReadOnlyList<LayerPlan> Plan(string publishDirectory, string imageDirectory, string assemblyName, ContainerLayering layering, IReadOnlyList<ExtraLayer> extras)
+    public static IReadOnlyList<PublishLayer> Plan(string publishDirectory, string imageDirectory, string assemblyName, ContainerLayering layering, IReadOnlyList<ExtraLayer> extras)
     {
         var root = new DirectoryInfo(publishDirectory);
         if (!root.Exists)
@@ -62,19 +69,19 @@ public static class PublishLayering
             groups[kind].Add(LayerPlan.FromFileSystem(info, Join(target, relative)));
         }
 
-        var plans = new List<LayerPlan>();
+        var plans = new List<PublishLayer>();
         if (groups[Kind.Runtime].Count > 0)
         {
-            plans.Add(LayerPlan.Create(groups[Kind.Runtime], ".NET runtime"));
+            plans.Add(new PublishLayer(LayerPlan.Create(groups[Kind.Runtime], ".NET runtime"), target));
         }
 
         if (groups[Kind.Packages].Count > 0)
         {
-            plans.Add(LayerPlan.Create(groups[Kind.Packages], "NuGet packages"));
+            plans.Add(new PublishLayer(LayerPlan.Create(groups[Kind.Packages], "NuGet packages"), target));
         }
 
         plans.AddRange(extras.Select(PlanExtra));
-        plans.Add(LayerPlan.Create(groups[Kind.App], $"{assemblyName} app files"));
+        plans.Add(new PublishLayer(LayerPlan.Create(groups[Kind.App], $"{assemblyName} app files"), target));
         return plans;
     }
 
@@ -82,13 +89,15 @@ public static class PublishLayering
 
     private static string Join(string target, string relative) => target.Length == 0 ? relative : $"{target}/{relative}";
 
-    private static LayerPlan PlanExtra(ExtraLayer extra)
+    private static PublishLayer PlanExtra(ExtraLayer extra)
     {
         var mode = ParseMode(extra.Mode, extra.Source);
+        var owner = FileOwner.Parse(extra.Owner, $"The Owner of the ContainerLayer item '{extra.Source}'") ?? FileOwner.Root;
         if (Directory.Exists(extra.Source))
         {
             var plan = LayerPlan.FromDirectory(extra.Source, extra.Destination, $"files from {extra.Source}");
-            return mode is null ? plan : LayerPlan.Create(plan.Entries.Select(e => e.Kind == LayerEntryKind.File ? e with { Mode = mode.Value } : e), plan.Description);
+            var moded = mode is null ? plan : LayerPlan.Create(plan.Entries.Select(e => e.Kind == LayerEntryKind.File ? e with { Mode = mode.Value } : e), plan.Description);
+            return new PublishLayer(moded, extra.Destination, owner);
         }
 
         if (!File.Exists(extra.Source))
@@ -98,7 +107,7 @@ public static class PublishLayering
 
         var destination = extra.Destination.EndsWith('/') ? extra.Destination + Path.GetFileName(extra.Source) : extra.Destination;
         var entry = LayerPlan.FromFileSystem(new FileInfo(extra.Source), destination);
-        return LayerPlan.Create([mode is null ? entry : entry with { Mode = mode.Value }], $"{Path.GetFileName(extra.Source)}");
+        return new PublishLayer(LayerPlan.Create([mode is null ? entry : entry with { Mode = mode.Value }], $"{Path.GetFileName(extra.Source)}"), destination, owner);
     }
 
     private static UnixFileMode? ParseMode(string? mode, string source)

@@ -97,7 +97,9 @@ internal sealed class CopyStep(BuildInputs inputs, BuildServices services, FromS
         await runner.RunAsync(stage, new FileChange(createdBy, shown, keyParts, HistoryAdded: false, async (step, ct) =>
         {
             var rootfs = step.Path;
-            var owner = chown is null ? ((int, int)?)null : UserDatabase.Read(rootfs).ResolveOwner(chown, problem => inputs.Error(instruction, problem + ".", "--chown"));
+            var owner = chown is null ? ((int, int)?)null : UserDatabase.Read(rootfs).ResolveOwner(chown, unknown => inputs.Error(instruction, unknown.Kind == "user"
+                ? $"--chown names the user '{unknown.Name}', which is not in the image's /etc/passwd; use a numeric uid or add the user first."
+                : $"the group '{unknown.Name}' is not in the image's /etc/group; use a numeric gid or add the group first.", "--chown"));
             foreach (var (treeFactory, matches, extract) in groups)
             {
                 var tree = await treeFactory().ConfigureAwait(false);
