@@ -290,4 +290,56 @@ public sealed class PublishToArchiveTests(TestEnvironment env)
             env.Docker("rmi", "-f", $"hello:{tag}");
         }
     }
+
+    [Fact]
+    public async Task AppFilesOwnedByTheBasesAppUserAndAWritableWorkingDirectoryLetTheDefaultUserWriteThere()
+    {
+        env.Require();
+        var project = env.CopySample("hello");
+        var tag = $"owner-{Guid.NewGuid():N}"[..18];
+        var archive = Path.Combine(project, "out", "hello.tar");
+        env.Publish(project, [
+            "-p:PublishContainer=true",
+            $"-p:ContainerBaseImage=oci:{env.BaseLayout}:runtime",
+            "-p:ContainerAppFilesOwner=app",
+            "-p:ContainerWorkingDirectoryWritable=true",
+            $"-p:ContainerArchiveOutputPath={archive}",
+            $"-p:ContainerImageTags={tag}",
+        ]).AssertSuccess();
+
+        // The app layer's tar headers: the app's files are app's (1654, by the base's /etc/passwd), and so is /app,
+        // given to the user the app runs as (the base's APP_UID, 1654).
+        var ours = await ReadOurArchiveAsync(archive);
+        var headers = new Dictionary<string, (int Uid, int Gid)>(StringComparer.Ordinal);
+        await using (var tar = Layers.LayerReader.Open(ours.Image.Layers[^1].OpenBlob(), new Layers.LayerReadOptions { Description = "the app layer" }))
+        {
+            while (await tar.NextAsync(CancellationToken.None) is { } entry)
+            {
+                headers[entry.Name.TrimEnd('/')] = (entry.Uid, entry.Gid);
+            }
+        }
+
+        Assert.Equal((1654, 1654), headers["app"]);
+        Assert.Equal((1654, 1654), headers["app/hello.dll"]);
+        Assert.All(headers.Where(h => h.Key.StartsWith("app/", StringComparison.Ordinal)), h => Assert.Equal((1654, 1654), h.Value));
+
+        env.Docker("load", "-i", archive).AssertSuccess();
+        try
+        {
+            // As the default user (uid 1654, ContainerUser from APP_UID): a new file in the working directory.
+            var run = env.Docker("run", "--rm", "--network", "none", "--entrypoint", "sh", $"hello:{tag}", "-c",
+                "id -u && touch /app/probe && ls -lnd /app /app/hello.dll /app/probe").AssertSuccess();
+            Assert.StartsWith("1654", run.StandardOutput);
+            Assert.Matches(@"drwxr-xr-x\s+\d+\s+1654\s+1654\s.*\s/app\n", run.StandardOutput);
+            Assert.Matches(@"-\S+\s+\d+\s+1654\s+1654\s.*\s/app/hello\.dll", run.StandardOutput);
+            Assert.Matches(@"\s1654\s+1654\s.*\s/app/probe", run.StandardOutput);
+
+            var hello = env.Docker("run", "--rm", "--network", "none", $"hello:{tag}").AssertSuccess();
+            Assert.Contains(ExpectedLine, hello.Output);
+        }
+        finally
+        {
+            env.Docker("rmi", "-f", $"hello:{tag}");
+        }
+    }
 }
