@@ -32,8 +32,10 @@ public sealed class BaseTreeTests
     private static void Link(TarWriter tar, string name, string target)
         => tar.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, name) { LinkName = target, Mode = Mode("777") });
 
-    private static void Empty(TarWriter tar, string name)
-        => tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { Mode = Mode("644") });
+    private static void Empty(TarWriter tar, string name) => Text(tar, name, string.Empty);
+
+    private static void Text(TarWriter tar, string name, string text)
+        => tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { Mode = Mode("644"), DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)) });
 
     [Fact]
     public async Task ExistingDirectoriesKeepTheBasesMetadataAndLinksAreFollowed()
@@ -87,9 +89,6 @@ public sealed class BaseTreeTests
         Assert.Equal(tree.Count, again.Count);
         Assert.Equal(tree.Fit(plan).Entries, again.Fit(plan).Entries);
     }
-
-    private static void Text(TarWriter tar, string name, string text)
-        => tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { Mode = Mode("644"), DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)) });
 
     [Fact]
     public async Task TheBasesAccountFilesAreKeptAsTheTopLayerHasThem()

@@ -24,7 +24,8 @@ public class ContainerPublisherTests
         return (work, layout);
     }
 
-    private static ContainerPublishRequest Request(TempDirectory work, string layout) => new()
+    /// <summary>The publish folder of <paramref name="work"/> (publish/, assembly Hello) on the layout's "runtime" image, into out/.</summary>
+    internal static ContainerPublishRequest Request(TempDirectory work, string layout) => new()
     {
         PublishDirectory = work.Combine("publish"),
         BaseImage = $"oci:{layout}:runtime",

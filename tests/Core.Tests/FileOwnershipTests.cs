@@ -92,15 +92,6 @@ public sealed class FileOwnershipTests
         return layout;
     }
 
-    private static ContainerPublishRequest Request(TempDirectory work, string layout) => new()
-    {
-        PublishDirectory = work.Combine("publish"),
-        BaseImage = $"oci:{layout}:runtime",
-        AssemblyName = "Hello",
-        ArchiveOutputPath = work.Combine("out") + "/",
-        Created = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),
-    };
-
     /// <summary>Each layer the publish added (above the base's one), as its tar headers say: path → (mode, uid, gid).</summary>
     private static async Task<List<Dictionary<string, (UnixFileMode Mode, int Uid, int Gid)>>> HeadersAsync(Image image)
     {
@@ -127,7 +118,7 @@ public sealed class FileOwnershipTests
         using var work = new TempDirectory();
         var layout = await MakeBaseAsync(work);
         var publisher = new ContainerPublisher(TestServices.For(work.Combine("cache")));
-        var result = await publisher.PublishAsync(Request(work, layout) with
+        var result = await publisher.PublishAsync(ContainerPublisherTests.Request(work, layout) with
         {
             WorkingDirectory = "/srv/app",
             AppFilesOwner = "app:staff",
@@ -173,14 +164,14 @@ public sealed class FileOwnershipTests
         var layout = await MakeBaseAsync(work);
         var publisher = new ContainerPublisher(TestServices.For(work.Combine("cache")));
 
-        var plain = await HeadersAsync((await publisher.PublishAsync(Request(work, layout), CancellationToken.None)).Image);
+        var plain = await HeadersAsync((await publisher.PublishAsync(ContainerPublisherTests.Request(work, layout), CancellationToken.None)).Image);
         Assert.All(plain.SelectMany(l => l.Values), h => Assert.Equal((0, 0), (h.Uid, h.Gid)));
 
-        var writable = (await HeadersAsync((await publisher.PublishAsync(Request(work, layout) with { WorkingDirectoryWritable = true }, CancellationToken.None)).Image)).Single();
+        var writable = (await HeadersAsync((await publisher.PublishAsync(ContainerPublisherTests.Request(work, layout) with { WorkingDirectoryWritable = true }, CancellationToken.None)).Image)).Single();
         Assert.Equal((LayerEntry.DirectoryMode, 1654, 1654), writable["app"]); // APP_UID, as the app runs
         Assert.Equal((LayerEntry.RegularMode, 0, 0), writable["app/Hello.dll"]);
 
-        var numeric = (await HeadersAsync((await publisher.PublishAsync(Request(work, layout) with { AppFilesOwner = "4000:4001" }, CancellationToken.None)).Image)).Single();
+        var numeric = (await HeadersAsync((await publisher.PublishAsync(ContainerPublisherTests.Request(work, layout) with { AppFilesOwner = "4000:4001" }, CancellationToken.None)).Image)).Single();
         Assert.Equal((LayerEntry.RegularMode, 4000, 4001), numeric["app/Hello.dll"]);
         Assert.Equal((LayerEntry.DirectoryMode, 4000, 4001), numeric["app"]);
     }
@@ -196,9 +187,9 @@ public sealed class FileOwnershipTests
         var layout = await MakeBaseAsync(work);
         var request = setting switch
         {
-            "ContainerAppFilesOwner" => Request(work, layout) with { AppFilesOwner = spec },
-            "Owner" => Request(work, layout) with { ExtraLayers = [new ExtraLayer(work.Combine("extra", "conf"), "/etc/myapp", Owner: spec)] },
-            _ => Request(work, layout) with { User = spec, WorkingDirectoryWritable = true },
+            "ContainerAppFilesOwner" => ContainerPublisherTests.Request(work, layout) with { AppFilesOwner = spec },
+            "Owner" => ContainerPublisherTests.Request(work, layout) with { ExtraLayers = [new ExtraLayer(work.Combine("extra", "conf"), "/etc/myapp", Owner: spec)] },
+            _ => ContainerPublisherTests.Request(work, layout) with { User = spec, WorkingDirectoryWritable = true },
         };
 
         var ex = await Assert.ThrowsAsync<ContainerException>(() => new ContainerPublisher(TestServices.For(work.Combine("cache"))).PublishAsync(request, CancellationToken.None));

@@ -12,7 +12,7 @@ namespace Sdk.Containers.Publishing;
 /// </summary>
 /// <param name="workingDirectory">Absolute, normalised (see ContainerPublisher.NormalizeWorkingDirectory).</param>
 /// <param name="baseImage">The base as the user named it, for messages.</param>
-public sealed class LayerOwnership(FileOwner appFilesOwner, string workingDirectory, bool workingDirectoryWritable, string baseImage)
+internal sealed class LayerOwnership(FileOwner appFilesOwner, string workingDirectory, bool workingDirectoryWritable, string baseImage)
 {
     /// <summary>The plan as it goes on any base, when all it needs is known before the base is read; null when it
     /// needs the base (an owner by name, or a writable working directory for the base's APP_UID).</summary>
