@@ -60,6 +60,17 @@ for f in "$RUNTIME_DIR"/*.so "$DOTNET_ROOT/dotnet" /usr/lib/x86_64-linux-gnu/lib
 done
 for lib in $(printf '%s\n' "${libs[@]}" | sort -u); do copy_into "$DEPS" "$lib"; done
 cp /bin/busybox "$DEPS/usr/bin/busybox"
+# The Debian packages those files come from, recorded as dpkg records them (installed packages' paragraphs of
+# var/lib/dpkg/status) with the distribution's os-release: what a scanner, or our SBOM, reads from a Debian image.
+owner_of() { # path
+  local real; real="$(readlink -f "$1")"
+  { dpkg -S "$1" 2>/dev/null || dpkg -S "$real" 2>/dev/null || dpkg -S "${real#/usr}" 2>/dev/null; } | head -1 | sed 's/: .*//'
+}
+mkdir -p "$DEPS/var/lib/dpkg"
+for pkg in $(for f in $(printf '%s\n' "${libs[@]}" | sort -u) /bin/busybox; do owner_of "$f"; done | sort -u); do
+  dpkg-query -s "$pkg"; echo
+done >"$DEPS/var/lib/dpkg/status"
+cp -L /etc/os-release "$DEPS/etc/os-release"
 for applet in sh ls cat echo id env ps rm mkdir touch wget sleep test true false uname head grep sed; do
   ln -s busybox "$DEPS/usr/bin/$applet"
 done
