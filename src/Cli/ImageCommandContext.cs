@@ -84,7 +84,7 @@ internal sealed class ImageCommandContext
             return [await LoadOneAsync(value, cancellationToken)];
         }
 
-        var images = (await new ImageLoader(Store, Session).LoadAllAsync(source, cancellationToken)).DistinctBy(i => i.Image.ManifestDigest).ToArray();
+        var images = (await new ImageLoader(Store, Session, log: Log).LoadAllAsync(source, cancellationToken)).DistinctBy(i => i.Image.ManifestDigest).ToArray();
         var platforms = images.Select(i => i.Image.Config.Platform.ToString()).Distinct(StringComparer.Ordinal).Count();
         return images.Length == 1 || platforms == images.Length
             ? images
@@ -95,7 +95,7 @@ internal sealed class ImageCommandContext
     public async Task<LoadedImage> LoadOneAsync(string value, CancellationToken cancellationToken)
     {
         var source = SourceOf(value);
-        var loader = new ImageLoader(Store, Session);
+        var loader = new ImageLoader(Store, Session, log: Log);
         if (Platform is not null || source.Transport == ImageTransport.Registry)
         {
             return await loader.LoadAsync(source, Platform ?? Images.Platform.FromRuntimeIdentifier("linux-x64"), cancellationToken);

@@ -50,6 +50,10 @@ public static class ErrorCodes
 
     public const string EngineMissing = "CONTAINER1032";
 
+    public const string EngineImageMissing = "CONTAINER1033";
+
+    public const string EngineExportFailed = "CONTAINER1034";
+
     public const string UnsupportedMediaType = "CONTAINER2001";
 
     public const string InvalidRepository = "CONTAINER2005";
@@ -145,7 +149,9 @@ public static class ErrorCodes
         new(CredentialsInBinlog, "(warning) Credentials come from `DOTNET_CONTAINER_REGISTRY_*`, which MSBuild writes into binlogs"),
         new(EngineLoadFailed, "Loading into Docker/Podman failed"),
         new(EngineFallback, "(warning) No engine answered, so the image was written to a tarball instead"),
-        new(EngineMissing, "No Docker or Podman engine answered where one was required (`--load`, `LocalRegistry`)"),
+        new(EngineMissing, "No Docker or Podman engine answered where one was required (`--load`, `LocalRegistry`, a `docker-daemon:` or `podman:` base); names the engine and what it said"),
+        new(EngineImageMissing, "The local engine has no image of the name a `docker-daemon:` or `podman:` base gives; `docker pull` or `docker build` it first"),
+        new(EngineExportFailed, "Exporting a `docker-daemon:` or `podman:` base with `docker save` / `podman image save` failed; names the image and the engine's message"),
         new(UnsupportedMediaType, "A manifest or layer of a media type this tool does not read"),
         new(InvalidRepository, "Bad repository name"),
         new(InvalidTag, "Bad tag"),

@@ -213,12 +213,48 @@ public class ArchiveTests
     [InlineData("oci:./layout", ImageTransport.OciLayout, "./layout", null)]
     [InlineData("oci-archive:/tmp/x.tar:v1", ImageTransport.OciArchive, "/tmp/x.tar", "v1")]
     [InlineData("mcr.microsoft.com/dotnet/runtime:10.0", ImageTransport.Registry, "mcr.microsoft.com/dotnet/runtime:10.0", null)]
+    [InlineData("docker-daemon:myapp:1.0", ImageTransport.DockerDaemon, "myapp:1.0", null)]
+    [InlineData("docker-daemon:localhost:5000/team/base:10.0", ImageTransport.DockerDaemon, "localhost:5000/team/base:10.0", null)]
+    [InlineData("docker-daemon:base", ImageTransport.DockerDaemon, "base", null)]
+    [InlineData("docker-daemon:dotnet/runtime@sha256:84a674e437ceccf2dc38169df918c3958b9526a05f786c01fa964c86e758cd3b", ImageTransport.DockerDaemon, "dotnet/runtime@sha256:84a674e437ceccf2dc38169df918c3958b9526a05f786c01fa964c86e758cd3b", null)]
+    [InlineData("docker-daemon:sha256:4893f6e1ae1c1c8d9cf47eb19a1c706edf89ed81e63f1ac74da65e4c8e6e51d9", ImageTransport.DockerDaemon, "sha256:4893f6e1ae1c1c8d9cf47eb19a1c706edf89ed81e63f1ac74da65e4c8e6e51d9", null)]
+    [InlineData("podman:quay.io/team/base:10.0", ImageTransport.Podman, "quay.io/team/base:10.0", null)]
+    [InlineData("PODMAN:base:1", ImageTransport.Podman, "base:1", null)]
+    [InlineData("  docker-daemon:base:1 ", ImageTransport.DockerDaemon, "base:1", null)]
     public void ImageSourcesParseTheTransportSyntax(string value, ImageTransport transport, string location, string? reference)
     {
         var source = ImageSource.Parse(value);
         Assert.Equal(transport, source.Transport);
         Assert.Equal(location, source.Location);
         Assert.Equal(reference, source.Reference);
+    }
+
+    [Theory]
+    [InlineData("docker-daemon:myapp:1.0", true)]
+    [InlineData("podman:myapp:1.0", true)]
+    [InlineData("docker-archive:/tmp/base.tar", false)]
+    [InlineData("docker-daemon.example.com/base:1", false)]
+    public void EngineSourcesSayTheyAreReadThroughAnEngineAndPrintAsWritten(string value, bool engine)
+    {
+        var source = ImageSource.Parse(value);
+        Assert.Equal(engine, source.IsLocalEngine);
+        Assert.Equal(value, source.ToString());
+        Assert.Equal(source, ImageSource.Parse(source.ToString()));
+    }
+
+    [Theory]
+    [InlineData("docker-daemon:", "CONTAINER1010", "'docker-daemon:' names no image; write docker-daemon:NAME:TAG.")]
+    [InlineData("podman:", "CONTAINER1010", "'podman:' names no image; write podman:NAME:TAG.")]
+    [InlineData("docker-daemon:MyApp:1", "CONTAINER2012", "'docker-daemon:MyApp:1' does not name an image (")]
+    [InlineData("podman:-q", "CONTAINER2012", "'podman:-q' does not name an image (")]
+    [InlineData("docker-daemon:--output=/etc/passwd", "CONTAINER2012", "write docker-daemon:NAME[:TAG], NAME@sha256:DIGEST or sha256:IMAGEID.")]
+    [InlineData("docker-daemon:app@sha256:abc", "CONTAINER2012", "'docker-daemon:app@sha256:abc' does not name an image (")]
+    [InlineData("docker-daemon:sha256:abc", "CONTAINER1010", "'docker-daemon:sha256:abc' names the image ID 'sha256:abc', which is not one: ")]
+    public void BadEngineSourcesFailWithTheFormsToWrite(string value, string code, string message)
+    {
+        var ex = Assert.Throws<ContainerException>(() => ImageSource.Parse(value));
+        Assert.Equal(code, ex.Code);
+        Assert.Contains(message, ex.Message);
     }
 }
 

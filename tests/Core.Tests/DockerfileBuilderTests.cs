@@ -104,6 +104,19 @@ public sealed class DockerfileBuilderTests
         Assert.Equal("untouched", File.ReadAllText(canary));
     }
 
+    /// <summary>docker-daemon: and podman: are publish bases and CLI sources; a Dockerfile names images as BuildKit does.</summary>
+    [Theory]
+    [InlineData("FROM docker-daemon:team/base:1\n", "docker-daemon:team/base:1")]
+    [InlineData("FROM scratch\nCOPY --from=podman:team/tools:1 /x /x\n", "podman:team/tools:1")]
+    public async Task ADockerfileRefusesALocalEngineImageSayingWhatToUseInstead(string dockerfile, string image)
+    {
+        using var work = new TempDirectory();
+        var error = await Assert.ThrowsAsync<ContainerException>(() => Build(work, dockerfile));
+        Assert.Equal(ErrorCodes.InvalidImageSource, error.Code);
+        Assert.Contains($"The Dockerfile names the image '{image}', but a Dockerfile's images come from a registry, an oci: layout or a docker-archive:, not from a local engine", error.Message);
+        Assert.Contains("docker save -o base.tar", error.Message);
+    }
+
     [Fact]
     public async Task CopyFollowsDockerDirectoryRulesAndExcludes()
     {

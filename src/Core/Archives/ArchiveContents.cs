@@ -43,17 +43,25 @@ public sealed class ArchiveContents
             return cached;
         }
 
-        var contents = await ReadCoreAsync(archivePath, store, cancellationToken).ConfigureAwait(false);
+        ArchiveContents contents;
+        await using (var stream = new FileStream(archivePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan))
+        {
+            contents = await ReadAsync(stream, archivePath, store, cancellationToken).ConfigureAwait(false);
+        }
+
         if (cache is not null)
         {
-            var files = contents._files.ToDictionary(f => f.Key, f => f.Value.Digest, StringComparer.Ordinal);
-            await cache.SetAsync(CacheKinds.Archives, key, new ArchiveRecord(files, contents._links), cancellationToken).ConfigureAwait(false);
+            await cache.SetAsync(CacheKinds.Archives, key, contents.ToRecord(), cancellationToken).ConfigureAwait(false);
         }
 
         return contents;
     }
 
-    private static ArchiveContents? FromRecord(string archivePath, BlobStore store, ArchiveRecord record)
+    /// <summary>What a later build needs to have these contents again from the store, without the archive.</summary>
+    public ArchiveRecord ToRecord() => new(_files.ToDictionary(f => f.Key, f => f.Value.Digest, StringComparer.Ordinal), _links);
+
+    /// <summary>The contents of an archive read before; null when one of its files is no longer in the store.</summary>
+    public static ArchiveContents? FromRecord(string archivePath, BlobStore store, ArchiveRecord record)
     {
         var files = new Dictionary<string, StoredBlob>(StringComparer.Ordinal);
         foreach (var (name, digest) in record.Files)
@@ -69,14 +77,15 @@ public sealed class ArchiveContents
         return new ArchiveContents(archivePath, files, new Dictionary<string, string>(record.Links, StringComparer.Ordinal));
     }
 
-    private static async Task<ArchiveContents> ReadCoreAsync(string archivePath, BlobStore store, CancellationToken cancellationToken)
+    /// <summary>An archive read once from start to end, so it need not be a file (`docker save` output, as it comes).</summary>
+    /// <param name="archivePath">What the archive is called in errors.</param>
+    public static async Task<ArchiveContents> ReadAsync(Stream stream, string archivePath, BlobStore store, CancellationToken cancellationToken)
     {
         var files = new Dictionary<string, StoredBlob>(StringComparer.Ordinal);
         var links = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
-            await using var stream = new FileStream(archivePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            await using var reader = new TarReader(stream);
+            await using var reader = new TarReader(stream, leaveOpen: true);
             while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
             {
                 var name = Normalize(entry.Name);

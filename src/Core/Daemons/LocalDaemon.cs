@@ -9,7 +9,7 @@ namespace Sdk.Containers.Daemons;
 /// A local Docker or Podman engine, reached through its own CLI so DOCKER_HOST, the docker context and Podman's
 /// configuration all apply as they do for the user. Images are streamed into `load` with no file in between.
 /// </summary>
-public sealed class LocalDaemon
+public sealed partial class LocalDaemon
 {
     private LocalDaemon(string command)
     {
@@ -41,7 +41,7 @@ public sealed class LocalDaemon
             if (image is not null && repoTags.Length > 0)
             {
                 var (inspectExit, ids) = await RunAsync(command, ["image", "inspect", "--format", "{{.Id}}", .. repoTags], stdin: null, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
-                var answered = inspectExit == 0 || ids.Contains("No such image", StringComparison.OrdinalIgnoreCase) || ids.Contains("image not known", StringComparison.OrdinalIgnoreCase);
+                var answered = inspectExit == 0 || IsNoSuchImage(ids);
                 if (answered)
                 {
                     log.Detail($"Using the {command} engine");
@@ -103,9 +103,20 @@ public sealed class LocalDaemon
         return ids.Length == count && ids.All(known.Contains);
     }
 
-    private static string FirstLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "no output";
+    // Docker says "No such image", Podman "image not known": either way the engine answered.
+    private static bool IsNoSuchImage(string output)
+        => output.Contains("No such image", StringComparison.OrdinalIgnoreCase) || output.Contains("image not known", StringComparison.OrdinalIgnoreCase);
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(string command, string[] arguments, Func<Stream, Task>? stdin, TimeSpan timeout, CancellationToken cancellationToken)
+    // Podman may log a line of its own (time="…" level=info …) before the error that says what failed.
+    private static string FirstLine(string text)
+    {
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.FirstOrDefault(l => l.Contains("error", StringComparison.OrdinalIgnoreCase)) ?? lines.FirstOrDefault() ?? "no output";
+    }
+
+    /// <param name="stdout">When given, reads standard output as it comes (the rest is drained after it returns), and
+    /// the output returned is standard error alone.</param>
+    private static async Task<(int ExitCode, string Output)> RunAsync(string command, string[] arguments, Func<Stream, Task>? stdin, TimeSpan timeout, CancellationToken cancellationToken, Func<Stream, Task>? stdout = null)
     {
         var info = new ProcessStartInfo(command)
         {
@@ -133,7 +144,7 @@ public sealed class LocalDaemon
         using (var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             timeoutSource.CancelAfter(timeout);
-            var stdout = process.StandardOutput.ReadToEndAsync(timeoutSource.Token);
+            var output = stdout is null ? process.StandardOutput.ReadToEndAsync(timeoutSource.Token) : ReadAndDrainAsync(process.StandardOutput.BaseStream, stdout, timeoutSource.Token);
             var stderr = process.StandardError.ReadToEndAsync(timeoutSource.Token);
             try
             {
@@ -154,13 +165,37 @@ public sealed class LocalDaemon
                 }
 
                 await process.WaitForExitAsync(timeoutSource.Token).ConfigureAwait(false);
-                return (process.ExitCode, (await stdout.ConfigureAwait(false)) + (await stderr.ConfigureAwait(false)));
+                return (process.ExitCode, (await output.ConfigureAwait(false)) + (await stderr.ConfigureAwait(false)));
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 process.Kill(entireProcessTree: true);
                 return (124, $"{command} {string.Join(' ', arguments)} did not finish within {timeout.TotalSeconds:F0} s");
             }
+            finally
+            {
+                // Cancelled by the caller: the engine's command must not outlive the build.
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+            }
         }
+    }
+
+    // The reader may stop before the end (a tar ends with padding it does not read, or the reader failed): the command
+    // must still write the rest and exit, so that its exit code says whether it failed.
+    private static async Task<string> ReadAndDrainAsync(Stream stream, Func<Stream, Task> read, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await read(stream).ConfigureAwait(false);
+        }
+        finally
+        {
+            await stream.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+        }
+
+        return string.Empty;
     }
 }

@@ -73,7 +73,7 @@ public sealed class ContainerPublisher(ImageServices services)
         ImageFormat format;
         try
         {
-            var loader = new ImageLoader(store, services.Registries);
+            var loader = new ImageLoader(store, services.Registries, log: log);
             baseImage = await loader.LoadAsync(source, platform, stop.Token).ConfigureAwait(false);
             if (source.Transport != ImageTransport.Registry)
             {

@@ -12,12 +12,18 @@ public sealed record LoadedImage(Image Image, string? Name, string Origin);
 
 /// <summary>
 /// Reads images from local sources and verifies them as `docker load` does: every blob against its digest, every
-/// layer's decompressed content against its diff_id, the layer count against the config.
+/// layer's decompressed content against its diff_id, the layer count against the config. An engine's image
+/// (docker-daemon:, podman:) is read as the archive `docker save` makes of it, and verified the same way.
 /// </summary>
-public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? registries = null, bool reverify = false)
+/// <param name="log">Says whether an engine's image was exported or taken from the build cache.</param>
+public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? registries = null, bool reverify = false, IBuildLog? log = null)
 {
     private readonly BuildCache _cache = new(store);
     private int _checksSkipped;
+    private int _exports;
+
+    /// <summary>How many images were exported from a local engine (not found in the build cache by their ID).</summary>
+    public int EngineExports => _exports;
 
     /// <summary>Layers whose verification was skipped because the same unchanged file was verified before.</summary>
     public int ChecksSkipped => _checksSkipped;
@@ -54,25 +60,21 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
 
             case ImageTransport.DockerArchive or ImageTransport.OciArchive:
                 var contents = await ArchiveContents.ReadAsync(source.Location, store, cancellationToken, reverify ? null : _cache).ConfigureAwait(false);
+                return await LoadArchiveAsync(contents, source, platform, cancellationToken).ConfigureAwait(false);
 
-                // Archives from `docker save` (25+) and from us carry an OCI layout beside manifest.json: its index
-                // points at the manifests as they were, so their digests survive; manifest.json has no manifest.
-                if (contents.Contains("index.json") && contents.Contains("oci-layout"))
+            case ImageTransport.DockerDaemon or ImageTransport.Podman:
+                var engines = new EngineArchives(store, _cache, reverify, log ?? NullBuildLog.Instance);
+                var export = await engines.ReadAsync(source, cancellationToken).ConfigureAwait(false);
+
+                // The export holds the one image asked for, under no name or another tag of it: nothing to choose by name.
+                var exported = await LoadArchiveAsync(export.Contents, new ImageSource(ImageTransport.DockerArchive, export.Contents.ArchivePath, null), platform, cancellationToken).ConfigureAwait(false);
+                await engines.RememberAsync(export, cancellationToken).ConfigureAwait(false);
+                if (export.Exported)
                 {
-                    return await LoadOciAsync(new ArchiveBlobs(contents), source, platform, cancellationToken).ConfigureAwait(false);
+                    Interlocked.Increment(ref _exports);
                 }
 
-                if (source.Transport == ImageTransport.DockerArchive && contents.Contains("manifest.json"))
-                {
-                    return await LoadDockerArchiveAsync(contents, source, platform, cancellationToken).ConfigureAwait(false);
-                }
-
-                if (source.Transport == ImageTransport.DockerArchive && contents.Contains("repositories"))
-                {
-                    return [await LoadLegacyDockerArchiveAsync(contents, source, cancellationToken).ConfigureAwait(false)];
-                }
-
-                throw new ContainerException(ErrorCodes.ArchiveCorrupt, $"'{source.Location}' has neither manifest.json nor index.json; it is not a docker-archive or an oci-archive.");
+                return exported;
 
             default:
                 var reference = References.ImageReference.Parse(source.Location, "base image reference");
@@ -81,6 +83,28 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
                 await CheckPulledLayersAsync(pulled, cancellationToken).ConfigureAwait(false);
                 return [pulled];
         }
+    }
+
+    private async Task<IReadOnlyList<LoadedImage>> LoadArchiveAsync(ArchiveContents contents, ImageSource source, Platform? platform, CancellationToken cancellationToken)
+    {
+        // Archives from `docker save` (25+) and from us carry an OCI layout beside manifest.json: its index points at
+        // the manifests as they were, so their digests survive; manifest.json has no manifest.
+        if (contents.Contains("index.json") && contents.Contains("oci-layout"))
+        {
+            return await LoadOciAsync(new ArchiveBlobs(contents), source, platform, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (source.Transport == ImageTransport.DockerArchive && contents.Contains("manifest.json"))
+        {
+            return await LoadDockerArchiveAsync(contents, source, platform, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (source.Transport == ImageTransport.DockerArchive && contents.Contains("repositories"))
+        {
+            return [await LoadLegacyDockerArchiveAsync(contents, source, cancellationToken).ConfigureAwait(false)];
+        }
+
+        throw new ContainerException(ErrorCodes.ArchiveCorrupt, $"'{source.Location}' has neither manifest.json nor index.json; it is not a docker-archive or an oci-archive.");
     }
 
     private async Task<IReadOnlyList<LoadedImage>> LoadDockerArchiveAsync(ArchiveContents contents, ImageSource source, Platform? platform, CancellationToken cancellationToken)

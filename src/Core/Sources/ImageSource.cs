@@ -6,19 +6,33 @@ public enum ImageTransport
     OciLayout,
     OciArchive,
     Registry,
+
+    /// <summary>An image in the local Docker engine, exported with `docker save`.</summary>
+    DockerDaemon,
+
+    /// <summary>An image in Podman's local storage, exported with `podman image save`.</summary>
+    Podman,
 }
 
 /// <summary>
 /// Where a base image comes from, in the containers-transports syntax skopeo and podman use:
-/// <c>docker-archive:PATH[:NAME:TAG]</c>, <c>oci:PATH[:REF]</c>, <c>oci-archive:PATH[:REF]</c>, or a registry reference.
+/// <c>docker-archive:PATH[:NAME:TAG]</c>, <c>oci:PATH[:REF]</c>, <c>oci-archive:PATH[:REF]</c>,
+/// <c>docker-daemon:NAME[:TAG|@DIGEST]</c> or <c>podman:NAME[:TAG|@DIGEST]</c> (also an image ID, <c>sha256:…</c>),
+/// or a registry reference. For the engines, <see cref="Location"/> is the name as written: the engine resolves it
+/// (Podman's short names, Docker's <c>latest</c>) as its own CLI would.
 /// </summary>
 public sealed record ImageSource(ImageTransport Transport, string Location, string? Reference)
 {
+    /// <summary>Read through a local engine (docker-daemon:, podman:) rather than from a file or a registry.</summary>
+    public bool IsLocalEngine => Transport is ImageTransport.DockerDaemon or ImageTransport.Podman;
+
     public override string ToString() => Transport switch
     {
         ImageTransport.DockerArchive => $"docker-archive:{Location}{(Reference is null ? string.Empty : ":" + Reference)}",
         ImageTransport.OciLayout => $"oci:{Location}{(Reference is null ? string.Empty : ":" + Reference)}",
         ImageTransport.OciArchive => $"oci-archive:{Location}{(Reference is null ? string.Empty : ":" + Reference)}",
+        ImageTransport.DockerDaemon => $"docker-daemon:{Location}",
+        ImageTransport.Podman => $"podman:{Location}",
         _ => Location,
     };
 
@@ -46,6 +60,16 @@ public sealed record ImageSource(ImageTransport Transport, string Location, stri
         {
             var (path, reference) = SplitPathAndReference(rest, referenceMayHaveColon: false);
             return new ImageSource(ImageTransport.OciLayout, path, reference);
+        }
+
+        if (TryStrip(value, "docker-daemon:", out rest))
+        {
+            return new ImageSource(ImageTransport.DockerDaemon, EngineName(rest, value), null);
+        }
+
+        if (TryStrip(value, "podman:", out rest))
+        {
+            return new ImageSource(ImageTransport.Podman, EngineName(rest, value), null);
         }
 
         if (TryStrip(value, "docker://", out rest))
@@ -78,6 +102,30 @@ public sealed record ImageSource(ImageTransport Transport, string Location, stri
         throw new ContainerException(ErrorCodes.InvalidImageSource, $"'{path}' is neither a file nor a directory.");
     }
 
+    /// <summary>
+    /// An engine's image: an ID (<c>sha256:…</c>, as `docker images --no-trunc` shows it) or a reference. It is checked
+    /// here because it goes on the engine's command line: nothing that could read as an option gets there.
+    /// </summary>
+    private static string EngineName(string name, string whole)
+    {
+        if (name.StartsWith("sha256:", StringComparison.Ordinal))
+        {
+            return Digests.Digest.TryParse(name, out _, out var error)
+                ? name
+                : throw new ContainerException(ErrorCodes.InvalidImageSource, $"'{whole}' names the image ID '{name}', which is not one: {error}.");
+        }
+
+        try
+        {
+            References.ImageReference.Parse(name, "image name");
+            return name;
+        }
+        catch (ContainerException ex)
+        {
+            throw new ContainerException(ErrorCodes.InvalidImageReference, $"'{whole}' does not name an image ({ex.Message.TrimEnd('.')}); write {whole[..(whole.Length - name.Length)]}NAME[:TAG], NAME@sha256:DIGEST or sha256:IMAGEID.", ex);
+        }
+    }
+
     private static bool TryStrip(string value, string prefix, out string rest)
     {
         if (value.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
@@ -85,7 +133,9 @@ public sealed record ImageSource(ImageTransport Transport, string Location, stri
             rest = value[prefix.Length..];
             if (rest.Length == 0)
             {
-                throw new ContainerException(ErrorCodes.InvalidImageSource, $"'{value}' names no path; write {prefix}PATH.");
+                throw new ContainerException(ErrorCodes.InvalidImageSource, prefix is "docker-daemon:" or "podman:"
+                    ? $"'{value}' names no image; write {prefix}NAME:TAG."
+                    : $"'{value}' names no path; write {prefix}PATH.");
             }
 
             return true;

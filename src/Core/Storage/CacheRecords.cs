@@ -65,6 +65,9 @@ public static class CacheKinds
 
     public static readonly CacheKind<ArchiveRecord> Archives = new("archives", "archive-v2", CacheJson.Default.ArchiveRecord, r => r.Files.Values);
 
+    /// <summary>A local engine's image, by its ID: the files of its `docker save` archive, verified.</summary>
+    public static readonly CacheKind<ArchiveRecord> EngineImages = new("engine-images", "engine-image-v1", CacheJson.Default.ArchiveRecord, r => r.Files.Values);
+
     public static readonly CacheKind<OutputRecord> Outputs = new("outputs", "archive-output-v2", CacheJson.Default.OutputRecord, _ => []);
 }
 

@@ -22,6 +22,13 @@ internal sealed class BuildImages(BuildInputs inputs, BuildServices services, Im
     private async Task<(Image Image, string Key)> LoadAsync(string name, Platform platform, CancellationToken cancellationToken)
     {
         var source = inputs.NamedImage(name) ?? ImageSource.Parse(name);
+        if (source.IsLocalEngine)
+        {
+            // A Dockerfile names images as BuildKit does; an engine's image is a base for a publish (ContainerBaseImage)
+            // and a source for the CLI's push, copy and inspect.
+            throw new ContainerException(ErrorCodes.InvalidImageSource, $"The Dockerfile names the image '{name}', but a Dockerfile's images come from a registry, an oci: layout or a docker-archive:, not from a local engine. Save it (`docker save -o base.tar NAME:TAG`) and name docker-archive:base.tar, or push it to a registry.");
+        }
+
         var loaded = await loader.LoadAsync(source, platform, cancellationToken).ConfigureAwait(false);
         services.Log.Detail($"[{name}] {source}: {loaded.Image.Layers.Count} layers, {loaded.Image.ManifestDigest}");
         return (loaded.Image, loaded.Image.ManifestDigest.ToString());
