@@ -32,10 +32,14 @@ internal static class BuildCommand
         var secrets = new Option<string[]>("--secret") { Description = "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VARIABLE; repeatable.", AllowMultipleArgumentsPerToken = false };
         var ssh = new Option<string[]>("--ssh") { Description = "An SSH agent for RUN --mount=type=ssh: ID (the agent of $SSH_AUTH_SOCK) or ID=SOCKET; repeatable.", AllowMultipleArgumentsPerToken = false };
         var cacheTo = new Option<string[]>("--cache-to") { Description = "Write the step cache: type=registry,ref=REF[,mode=min|max] or type=local,dest=DIR[,mode=min|max]; repeatable.", AllowMultipleArgumentsPerToken = false };
+        var annotations = new Option<string[]>("--annotation") { Description = "An annotation, [manifest:|index:]KEY=VALUE (no prefix: the image manifest); OCI images only; repeatable.", AllowMultipleArgumentsPerToken = false };
+        var sbom = new Option<string?>("--sbom") { Description = "Attach an SBOM: true (spdx), spdx, cyclonedx or false (default: spdx when pushing)." };
+        var provenance = new Option<string?>("--provenance") { Description = "Attach SLSA provenance: mode=min, mode=max or false (default: min when pushing)." };
+        var sbomDirectory = new Option<string?>("--sbom-dir") { Description = "Write the SBOM and provenance into this folder as files too." };
         var cacheFrom = new Option<string[]>("--cache-from") { Description = "Take steps from a step cache: type=registry,ref=REF (or REF) or type=local,src=DIR; repeatable.", AllowMultipleArgumentsPerToken = false };
         var command = new Command("build", "Build an image from a Dockerfile, without a daemon (RUN uses runc).")
         {
-            context, file, tags, buildArgs, target, platform, noCache, outputs, load, push, contexts, progressOption, format, compression, imageIdFile, secrets, ssh, cacheTo, cacheFrom,
+            context, file, tags, buildArgs, target, platform, noCache, outputs, load, push, contexts, progressOption, format, compression, imageIdFile, secrets, ssh, cacheTo, cacheFrom, annotations, sbom, provenance, sbomDirectory,
         };
         command.Options.Add(ImageCommandContext.Cache);
         command.Options.Add(ImageCommandContext.Insecure);
@@ -72,8 +76,10 @@ internal static class BuildCommand
             // them, with TARGETPLATFORM/TARGETARCH set per target) and puts them under one index.
             var platforms = (parse.GetValue(platform) ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(Platform.Parse).DistinctBy(p => p.ToString()).ToList();
+            var annotationSet = Building.AnnotationSet.Parse(parse.GetValue(annotations) ?? [], "--annotation");
             var request = new DockerfileBuildRequest
             {
+                Annotations = annotationSet.Manifest,
                 ContextDirectory = parse.GetValue(context) ?? ".",
                 DockerfilePath = parse.GetValue(file),
                 BuildArguments = Pairs(parse.GetValue(buildArgs) ?? [], "--build-arg", fromEnvironment: true),
@@ -98,6 +104,10 @@ internal static class BuildCommand
 
             using var services = ImageServices.Create(parse.GetValue(ImageCommandContext.Cache), new RegistryOptions { InsecureRegistries = parse.GetValue(ImageCommandContext.Insecure) ?? [] }, log);
             var targets = outputList.Select(o => o.ToTarget(services.Registries, request.LayerTimestamp, log)).ToArray();
+            var attachments = Supply.AttachmentOptions.Resolve(parse.GetValue(sbom), parse.GetValue(provenance), parse.GetValue(sbomDirectory), pushes: outputList.Any(o => o.Kind == OutputKind.Registry), "--sbom", "--provenance");
+            var subjectName = names.Length > 0 ? $"{names[0].Registry}/{names[0].Repository}" : "image";
+            async Task<IReadOnlyList<Supply.Referrer>> AttachAsync(DockerfileBuildResult built, DockerfileBuildRequest asked)
+                => attachments.Any ? await Dockerfiles.DockerfileAttachments.CreateAsync(asked, built, attachments, subjectName, "cli", services.Store, log, token) : [];
             if (outputList.Count == 0)
             {
                 log.Warning(ErrorCodes.NoOutput, "No output was given, so the image stays in the build cache only; add --load, --push or --output type=docker,dest=FILE.");
@@ -106,13 +116,17 @@ internal static class BuildCommand
             if (platforms.Count > 1)
             {
                 var images = new List<Image>();
+                var referrers = new List<Supply.Referrer>();
                 foreach (var target in platforms)
                 {
                     log.Info($"Building for {target}");
-                    images.Add((await new DockerfileBuilder(services, progress).BuildAsync(request with { Platform = target }, token)).Image);
+                    var asked = request with { Platform = target };
+                    var built = await new DockerfileBuilder(services, progress).BuildAsync(asked, token);
+                    images.Add(built.Image);
+                    referrers.AddRange(await AttachAsync(built, asked));
                 }
 
-                var index = ImageArtifact.IndexOf(images);
+                var index = ImageArtifact.IndexOf(images, IndexAnnotations(annotationSet, images)).WithReferrers(referrers);
                 await ImageDelivery.SendAsync(index, names, targets, log, token);
                 var indexDigest = index.Digest;
                 if (parse.GetValue(imageIdFile) is { } indexIdFile)
@@ -128,7 +142,7 @@ internal static class BuildCommand
 
             var result = await new DockerfileBuilder(services, progress).BuildAsync(request, token);
 
-            await ImageDelivery.SendAsync(ImageArtifact.Of(result.Image), names, targets, log, token);
+            await ImageDelivery.SendAsync(ImageArtifact.Of(result.Image).WithReferrers(await AttachAsync(result, request)), names, targets, log, token);
             if (parse.GetValue(imageIdFile) is { } idFile)
             {
                 await File.WriteAllTextAsync(idFile, result.Image.ConfigDigest.ToString(), token);
@@ -140,6 +154,18 @@ internal static class BuildCommand
             return 0;
         }));
         return command;
+    }
+
+    private static IReadOnlyDictionary<string, string>? IndexAnnotations(Building.AnnotationSet annotations, IReadOnlyList<Image> images)
+    {
+        if (annotations.Index.Count == 0)
+        {
+            return null;
+        }
+
+        return images.Any(i => i.Format == ImageFormat.Docker)
+            ? throw new ContainerException(ErrorCodes.AnnotationsNeedOci, $"--annotation index:{annotations.Index.Keys.First()}=…: the images are in Docker format, whose manifest lists have no annotations; add --format oci.")
+            : annotations.Index;
     }
 
     private static Dictionary<string, T> ById<T>(IEnumerable<T> items, Func<T, string> id, string option)

@@ -57,14 +57,23 @@ internal static class RegistryCommands
     {
         var source = new Argument<string>("SOURCE") { Description = sourceDescription };
         var destination = new Argument<string>("DESTINATION") { Description = "Where to push, e.g. registry.example.com/team/app:1.0." };
-        var command = new Command(name, description) { source, destination };
+        var sbom = new Option<bool>("--sbom") { Description = "Carry the image's SBOMs along (default true).", DefaultValueFactory = _ => true };
+        var provenance = new Option<bool>("--provenance") { Description = "Carry the image's provenance along (default true).", DefaultValueFactory = _ => true };
+        var command = new Command(name, description) { source, destination, sbom, provenance };
         ImageCommandContext.AddTo(command, push: true);
         command.SetAction((parse, token) => Run(async () =>
         {
             var images = ImageCommandContext.From(parse);
             using var _ = images.Services;
-            var loaded = await images.LoadForPushAsync(parse.GetRequiredValue(source), token);
-            await PushToAsync(images, loaded.Select(l => l.Image).ToList(), parse.GetRequiredValue(destination), token);
+            var from = parse.GetRequiredValue(source);
+            var loaded = await images.LoadForPushAsync(from, token);
+            var referrers = new List<Supply.Referrer>();
+            foreach (var image in loaded)
+            {
+                referrers.AddRange(AttachedDocuments.Keep(await AttachedDocuments.ReadAsync(images, from, image.Image, token), parse.GetValue(sbom), parse.GetValue(provenance)));
+            }
+
+            await PushToAsync(images, loaded.Select(l => l.Image).ToList(), referrers, parse.GetRequiredValue(destination), token);
         }));
         return command;
     }
@@ -75,13 +84,33 @@ internal static class RegistryCommands
         var raw = new Option<bool>("--raw") { Description = "Print the manifest exactly as stored." };
         var config = new Option<bool>("--config") { Description = "Print the config exactly as stored." };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary." };
-        var command = new Command("inspect", "Show the manifest, config and digests of an image.") { target, raw, config, json };
+        var sbom = new Option<bool>("--sbom") { Description = "Print the SBOM attached to the image." };
+        var provenance = new Option<bool>("--provenance") { Description = "Print the provenance attached to the image." };
+        var command = new Command("inspect", "Show the manifest, config, digests and attached documents (referrers) of an image.") { target, raw, config, json, sbom, provenance };
         ImageCommandContext.AddTo(command);
         command.SetAction((parse, token) => Run(async () =>
         {
             var images = ImageCommandContext.From(parse);
             using var _ = images.Services;
             var image = (await images.LoadOneAsync(parse.GetRequiredValue(target), token)).Image;
+            if (parse.GetValue(sbom) || parse.GetValue(provenance))
+            {
+                var wanted = (await AttachedDocuments.ReadAsync(images, parse.GetRequiredValue(target), image, token))
+                    .Where(r => parse.GetValue(sbom) ? AttachedDocuments.IsSbom(r) : AttachedDocuments.IsProvenance(r)).ToArray();
+                if (wanted.Length == 0)
+                {
+                    throw new ContainerException(ErrorCodes.ImageNotFound, $"{parse.GetRequiredValue(target)} ({image.ManifestDigest}) has no {(parse.GetValue(sbom) ? "SBOM" : "provenance")} attached.");
+                }
+
+                foreach (var document in wanted)
+                {
+                    Console.WriteLine(Encoding.UTF8.GetString(document.Document));
+                }
+
+                return;
+            }
+
+            var referrers = await AttachedDocuments.ReadAsync(images, parse.GetRequiredValue(target), image, token);
             if (parse.GetValue(raw))
             {
                 Console.WriteLine(Encoding.UTF8.GetString(image.ManifestBytes));
@@ -111,6 +140,17 @@ internal static class RegistryCommands
                 }
 
                 writer.WriteEndArray();
+                writer.WriteStartArray("referrers");
+                foreach (var referrer in referrers)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("digest", referrer.ManifestDigest.ToString());
+                    writer.WriteString("artifactType", referrer.ArtifactType);
+                    writer.WriteNumber("size", referrer.Document.Length);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
                 writer.WriteEndObject();
                 writer.Flush();
                 Console.WriteLine();
@@ -124,15 +164,20 @@ internal static class RegistryCommands
                 {
                     Console.WriteLine($"layer {i + 1,-3} {image.Layers[i].Descriptor.Digest}  {image.Layers[i].Descriptor.Size,12:N0} bytes");
                 }
+
+                foreach (var referrer in referrers)
+                {
+                    Console.WriteLine($"referrer  {referrer.ManifestDigest}  {referrer.ArtifactType}");
+                }
             }
         }));
         return command;
     }
 
     /// <summary>One image, or several platforms' images under an index.</summary>
-    private static async Task PushToAsync(ImageCommandContext images, IReadOnlyList<Image> loaded, string destination, CancellationToken token)
+    private static async Task PushToAsync(ImageCommandContext images, IReadOnlyList<Image> loaded, IReadOnlyList<Supply.Referrer> referrers, string destination, CancellationToken token)
     {
-        var artifact = loaded.Count == 1 ? ImageArtifact.Of(loaded[0]) : ImageArtifact.IndexOf(loaded);
+        var artifact = (loaded.Count == 1 ? ImageArtifact.Of(loaded[0]) : ImageArtifact.IndexOf(loaded)).WithReferrers(referrers);
         var result = (await new RegistryTarget(images.Session, images.Log).WriteAsync(artifact, [ImageReference.Parse(destination, "destination")], token)).Pushes.Single();
         Console.WriteLine(result.ManifestDigest);
     }

@@ -88,6 +88,12 @@ public static class ErrorCodes
 
     public const string InvalidFileOwner = "CONTAINER2024";
 
+    public const string InvalidAnnotation = "CONTAINER2040";
+
+    public const string AnnotationsNeedOci = "CONTAINER2041";
+
+    public const string InvalidAttachment = "CONTAINER2042";
+
     public const string DockerfileSyntax = "CONTAINER3001";
 
     public const string NoBuildContext = "CONTAINER3002";
@@ -169,6 +175,9 @@ public static class ErrorCodes
         new(InvalidCompression, "Bad `ContainerLayerCompression`"),
         new(ZstdNeedsOci, "zstd layers asked for a Docker-format image"),
         new(InvalidFileOwner, "Bad `ContainerAppFilesOwner`, `ContainerLayer` `Owner` or (with `ContainerWorkingDirectoryWritable`) `ContainerUser`: not `user[:group]`, or a name the base image's /etc/passwd or /etc/group does not define; names the setting, the name and the base"),
+        new(InvalidAnnotation, "Bad `ContainerAnnotation` item or `--annotation` (empty key, or an unknown `manifest:`/`index:` prefix)"),
+        new(AnnotationsNeedOci, "Annotations asked for a Docker-format image (Docker manifests have none): set `ContainerImageFormat` to `OCI`"),
+        new(InvalidAttachment, "Bad `ContainerSbom` / `ContainerProvenance` (or `--sbom` / `--provenance`) value"),
         new(DockerfileSyntax, "A Dockerfile error: `file:line[:column]: what to fix` (syntax, unknown stage, bad flag, missing source, bad exec form)"),
         new(NoBuildContext, "The build context does not exist"),
         new(NoDockerfile, "There is no Dockerfile at the path given"),

@@ -74,6 +74,33 @@ public sealed class BuildContainerImage : ContainerImageTask
 
     public ITaskItem[] Ports { get; set; } = [];
 
+    /// <summary>ContainerAnnotation items: the key as item spec, Value metadata.</summary>
+    public ITaskItem[] Annotations { get; set; } = [];
+
+    /// <summary>ContainerSbom: spdx, cyclonedx, false (empty: spdx when pushing).</summary>
+    public string Sbom { get; set; } = string.Empty;
+
+    /// <summary>The per-platform build of a multi-RID push: attach documents as a push would.</summary>
+    public bool PushedLater { get; set; }
+
+    /// <summary>ContainerProvenance: min, max, false (empty: min when pushing).</summary>
+    public string Provenance { get; set; } = string.Empty;
+
+    /// <summary>ContainerSbomDirectory: the SBOM and provenance as files there too.</summary>
+    public string SbomDirectory { get; set; } = string.Empty;
+
+    public string AppVersion { get; set; } = string.Empty;
+
+    /// <summary>The package id when the project is packable (the SBOM's pkg:nuget purl for the app).</summary>
+    public string PackageId { get; set; } = string.Empty;
+
+    public string SourceRepositoryUrl { get; set; } = string.Empty;
+
+    public string SourceRevision { get; set; } = string.Empty;
+
+    /// <summary>ContainerBaseImageAnnotations: false leaves out org.opencontainers.image.base.name/digest.</summary>
+    public string BaseImageAnnotations { get; set; } = string.Empty;
+
     public string ImageCreated { get; set; } = string.Empty;
 
     public string SourceDateEpoch { get; set; } = string.Empty;
@@ -132,6 +159,16 @@ public sealed class BuildContainerImage : ContainerImageTask
                 AppCommandInstruction = ParseInstruction(AppCommandInstruction),
                 EnvironmentVariables = Pairs(EnvironmentVariables),
                 Labels = Pairs(Labels),
+                Annotations = Pairs(Annotations),
+                BaseImageAnnotations = !string.Equals(BaseImageAnnotations.Trim(), "false", StringComparison.OrdinalIgnoreCase),
+                Sbom = NullIfEmpty(Sbom),
+                PushedLater = PushedLater,
+                Provenance = NullIfEmpty(Provenance),
+                AttachmentDirectory = NullIfEmpty(SbomDirectory),
+                AppVersion = NullIfEmpty(AppVersion),
+                PackageId = NullIfEmpty(PackageId),
+                SourceRepositoryUrl = NullIfEmpty(SourceRepositoryUrl),
+                SourceRevision = NullIfEmpty(SourceRevision),
                 Ports = Ports.Select(p => string.IsNullOrEmpty(p.GetMetadata("Type")) ? p.ItemSpec : $"{p.ItemSpec}/{p.GetMetadata("Type")}").ToArray(),
                 Created = created,
                 LayerTimestamp = ReproducibleTime.Resolve(null, SourceDateEpoch) ?? Layers.LayerWriterOptions.DefaultTimestamp,

@@ -64,6 +64,18 @@ public sealed class BuildDockerfileImage : ContainerImageTask
     /// <summary>ContainerCacheTo: where to write the step cache, ;-separated (type=registry,ref=REF[,mode=max] or type=local,dest=DIR).</summary>
     public ITaskItem[] CacheTo { get; set; } = [];
 
+    public string Sbom { get; set; } = string.Empty;
+
+    /// <summary>The per-platform build of a multi-RID push: attach documents as a push would.</summary>
+    public bool PushedLater { get; set; }
+
+    public string Provenance { get; set; } = string.Empty;
+
+    public string SbomDirectory { get; set; } = string.Empty;
+
+    /// <summary>ContainerAnnotation items: the key as item spec, Value metadata.</summary>
+    public ITaskItem[] Annotations { get; set; } = [];
+
 
     public override bool Execute()
     {
@@ -95,6 +107,11 @@ public sealed class BuildDockerfileImage : ContainerImageTask
                 Compression = Layers.LayerCompressionSetting.Parse(LayerCompression),
                 CacheFrom = CacheFrom.Select(c => Dockerfiles.Caches.CacheSpec.Parse(c.ItemSpec, "ContainerCacheFrom", export: false)).ToArray(),
                 CacheTo = CacheTo.Select(c => Dockerfiles.Caches.CacheSpec.Parse(c.ItemSpec, "ContainerCacheTo", export: true)).ToArray(),
+                Sbom = string.IsNullOrWhiteSpace(Sbom) ? null : Sbom,
+                PushedLater = PushedLater,
+                Provenance = string.IsNullOrWhiteSpace(Provenance) ? null : Provenance,
+                AttachmentDirectory = string.IsNullOrWhiteSpace(SbomDirectory) ? null : SbomDirectory,
+                Annotations = Annotations.Select(a => KeyValuePair.Create(a.ItemSpec, a.GetMetadata("Value"))).ToArray(),
                 Created = ReproducibleTime.Resolve(ImageCreated, SourceDateEpoch),
                 LayerTimestamp = ReproducibleTime.Resolve(null, SourceDateEpoch) ?? Layers.LayerWriterOptions.DefaultTimestamp,
             };

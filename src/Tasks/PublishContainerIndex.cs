@@ -30,6 +30,9 @@ public sealed class PublishContainerIndex : Microsoft.Build.Utilities.Task, ICan
 
     public string CacheDirectory { get; set; } = string.Empty;
 
+    /// <summary>ContainerAnnotation items, written on the index as well as on each platform's manifest.</summary>
+    public ITaskItem[] Annotations { get; set; } = [];
+
     [Output]
     public string GeneratedContainerDigest { get; private set; } = string.Empty;
 
@@ -63,6 +66,7 @@ public sealed class PublishContainerIndex : Microsoft.Build.Utilities.Task, ICan
             ArchiveOutputPath = string.IsNullOrWhiteSpace(ArchiveOutputPath) ? null : ArchiveOutputPath,
             LocalRegistry = string.IsNullOrWhiteSpace(LocalRegistry) ? null : LocalRegistry,
             LayerTimestamp = ReproducibleTime.Resolve(null, SourceDateEpoch) ?? Layers.LayerWriterOptions.DefaultTimestamp,
+            Annotations = Annotations.Select(a => KeyValuePair.Create(a.ItemSpec, a.GetMetadata("Value"))).ToArray(),
         }, _cancellation.Token).GetAwaiter().GetResult();
         GeneratedContainerDigest = result.IndexDigest.ToString();
         GeneratedContainerManifest = System.Text.Encoding.UTF8.GetString(result.IndexBytes);

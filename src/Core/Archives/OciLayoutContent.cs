@@ -58,4 +58,26 @@ internal static class OciLayoutContent
 
         await tar.AddFileAsync(BlobPath(image.ManifestDigest), image.ManifestBytes, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The blobs of attached documents: each document, the empty config they share, their manifests.</summary>
+    public static IEnumerable<(Digest Digest, byte[] Bytes)> ReferrerBlobs(IReadOnlyList<Supply.Referrer> referrers)
+        => referrers.SelectMany(r => new[] { (r.DocumentDescriptor.Digest, r.Document), (r.ManifestDigest, r.ManifestBytes) })
+            .Append((Supply.Referrer.EmptyConfigDescriptor.Digest, Supply.Referrer.EmptyConfig.ToArray()))
+            .DistinctBy(b => b.Item1);
+
+    public static async Task WriteReferrersAsync(TarArchiveWriter tar, IReadOnlyList<Supply.Referrer> referrers, CancellationToken cancellationToken)
+    {
+        if (referrers.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (digest, bytes) in ReferrerBlobs(referrers))
+        {
+            if (!tar.Contains(BlobPath(digest)))
+            {
+                await tar.AddFileAsync(BlobPath(digest), bytes, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
 }

@@ -10,8 +10,11 @@ namespace Sdk.Containers.Archives;
 /// </summary>
 public static class OciLayoutWriter
 {
-    public static async Task WriteAsync(Image image, ImageReference? name, string directory, CancellationToken cancellationToken)
+    /// <param name="referrers">Documents about the image, listed in index.json with their artifactType and no
+    /// ref.name (as ORAS keeps them), so tools that select by tag see the image alone.</param>
+    public static async Task WriteAsync(Image image, ImageReference? name, string directory, CancellationToken cancellationToken, IReadOnlyList<Supply.Referrer>? referrers = null)
     {
+        referrers ??= [];
         Directory.CreateDirectory(Path.Combine(directory, "blobs", "sha256"));
         await WriteBlobAsync(directory, image.ConfigDigest, image.ConfigBytes, cancellationToken).ConfigureAwait(false);
         foreach (var layer in image.Layers)
@@ -20,15 +23,23 @@ public static class OciLayoutWriter
         }
 
         await WriteBlobAsync(directory, image.ManifestDigest, image.ManifestBytes, cancellationToken).ConfigureAwait(false);
+        if (referrers.Count > 0)
+        {
+            foreach (var (digest, bytes) in OciLayoutContent.ReferrerBlobs(referrers))
+            {
+                await WriteBlobAsync(directory, digest, bytes, cancellationToken).ConfigureAwait(false);
+            }
+        }
 
         var entry = OciLayoutContent.IndexEntry(image, name);
         var existing = ReadExistingEntries(directory);
         var refName = entry.Annotations?.GetValueOrDefault(OciLayoutContent.RefNameAnnotation);
         var kept = existing.Where(d => refName is null
             ? d.Digest != entry.Digest
-            : d.Annotations?.GetValueOrDefault(OciLayoutContent.RefNameAnnotation) != refName);
+            : d.Annotations?.GetValueOrDefault(OciLayoutContent.RefNameAnnotation) != refName)
+            .Where(d => referrers.All(r => r.ManifestDigest != d.Digest));
         await AtomicFile.WriteAllBytesAsync(Path.Combine(directory, "oci-layout"), OciLayoutContent.LayoutFile(), cancellationToken).ConfigureAwait(false);
-        await AtomicFile.WriteAllBytesAsync(Path.Combine(directory, "index.json"), OciLayoutContent.Index(kept.Append(entry)), cancellationToken).ConfigureAwait(false);
+        await AtomicFile.WriteAllBytesAsync(Path.Combine(directory, "index.json"), OciLayoutContent.Index(kept.Append(entry).Concat(referrers.Select(r => r.Descriptor))), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A layer's blob into the layout's blobs/, whole or not at all; one already there is kept.</summary>

@@ -52,6 +52,8 @@ public sealed record DockerfileBuildRequest
     /// <summary>Where to write this build's steps and their layers for other machines (buildx's --cache-to).</summary>
     public IReadOnlyList<Caches.CacheSpec> CacheTo { get; init; } = [];
 
+    /// <summary>Annotations of the image manifest (OCI images only).</summary>
+    public IReadOnlyDictionary<string, string> Annotations { get; init; } = new Dictionary<string, string>();
 }
 
 /// <param name="StepsRun">Filesystem steps done (RUN, COPY, ADD, WORKDIR) rather than taken from the cache.</param>
@@ -68,6 +70,14 @@ public sealed record DockerfileBuildResult(Image Image, int StepsRun, int StepsC
 
     /// <summary>Of <see cref="StepsCached"/>, the steps taken from a --cache-from cache (their layers fetched).</summary>
     public int StepsImported { get; init; }
+
+    /// <summary>The images the build read (FROM, COPY --from), for the provenance.</summary>
+    public IReadOnlyList<ResolvedImage> Images { get; init; } = [];
+
+    /// <summary>The Dockerfile's path as messages name it, and the digest of its bytes.</summary>
+    public string DockerfileName { get; init; } = "Dockerfile";
+
+    public Digests.Digest? DockerfileDigest { get; init; }
 }
 
 public enum Snapshotter

@@ -37,7 +37,8 @@ public sealed class DockerfileBuilder(ImageServices imageServices, IBuildProgres
         // Messages name the Dockerfile as the user knows it: relative to the context when it is inside it.
         var relative = Path.GetRelativePath(context, dockerfile);
         var name = relative.StartsWith("..", StringComparison.Ordinal) ? dockerfile : relative;
-        var text = await File.ReadAllTextAsync(dockerfile, cancellationToken).ConfigureAwait(false);
+        var bytes = await File.ReadAllBytesAsync(dockerfile, cancellationToken).ConfigureAwait(false);
+        var text = new StreamReader(new MemoryStream(bytes), System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true).ReadToEnd();
         var ast = DockerfileParser.Parse(text, name);
         var host = HostPlatform();
         var target = request.Platform ?? host;
@@ -73,6 +74,7 @@ public sealed class DockerfileBuilder(ImageServices imageServices, IBuildProgres
                 await CreatedTime.StampAsync(builder, null, services.Cache, cancellationToken).ConfigureAwait(false);
             }
 
+            ApplyAnnotations(builder, request.Annotations, name);
             var image = builder.Build();
             var counters = services.Counters;
             counters.Mounts = workspace.Mounts;
@@ -84,7 +86,7 @@ public sealed class DockerfileBuilder(ImageServices imageServices, IBuildProgres
                 await services.Export.ExportAsync(to, image, store, imageServices.Registries, _log, cancellationToken).ConfigureAwait(false);
             }
 
-            result = new DockerfileBuildResult(image, counters.StepsRun, counters.StepsCached) { LayersUnpacked = counters.LayersUnpacked, Mounts = counters.Mounts, Snapshotter = snapshotter, StepsImported = counters.StepsImported };
+            result = new DockerfileBuildResult(image, counters.StepsRun, counters.StepsCached) { LayersUnpacked = counters.LayersUnpacked, Mounts = counters.Mounts, Snapshotter = snapshotter, StepsImported = counters.StepsImported, Images = images.Resolved, DockerfileName = name, DockerfileDigest = Digests.Digest.Compute(bytes) };
         }
 
         // After the workspace is gone and this build's hold on the snapshot store with it.
@@ -94,6 +96,19 @@ public sealed class DockerfileBuilder(ImageServices imageServices, IBuildProgres
         }
 
         return result;
+    }
+
+    private static void ApplyAnnotations(ImageBuilder builder, IReadOnlyDictionary<string, string> annotations, string dockerfile)
+    {
+        if (annotations.Count > 0 && builder.Format != ImageFormat.Oci)
+        {
+            throw new ContainerException(ErrorCodes.AnnotationsNeedOci, $"{dockerfile}: --annotation {annotations.Keys.First()}=… asks for manifest annotations, but the image is in Docker format, whose manifests have none; add --format oci.");
+        }
+
+        foreach (var (key, value) in annotations)
+        {
+            builder.SetAnnotation(key, value);
+        }
     }
 
     /// <summary>

@@ -27,6 +27,8 @@ public sealed record ContainerIndexRequest
 
     public DateTimeOffset LayerTimestamp { get; init; } = Layers.LayerWriterOptions.DefaultTimestamp;
 
+    /// <summary>Annotations of the index (OCI indexes only).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Annotations { get; init; } = [];
 }
 
 public sealed record ContainerIndexResult(IReadOnlyList<Image> Images, byte[] IndexBytes, Digest IndexDigest, string IndexMediaType, string? ArchivePath);
@@ -49,10 +51,17 @@ public sealed class ContainerIndexPublisher(ImageServices services)
         var log = services.Log;
         var loader = new ImageLoader(services.Store);
         var images = new List<Image>();
+        var referrers = new List<Supply.Referrer>();
         foreach (var layout in request.PlatformLayouts)
         {
             var loaded = await loader.LoadAllAsync(new ImageSource(ImageTransport.OciLayout, layout, null), cancellationToken).ConfigureAwait(false);
             images.AddRange(loaded.Select(l => l.Image));
+
+            // Each platform's SBOM and provenance, written beside its image by its build, go along with it.
+            foreach (var image in loaded)
+            {
+                referrers.AddRange(await Supply.LayoutReferrers.ReadAsync(layout, image.Image.ManifestDigest, cancellationToken).ConfigureAwait(false));
+            }
         }
 
         var duplicates = images.GroupBy(i => i.Config.Platform.ToString()).Where(g => g.Count() > 1).Select(g => g.Key).ToArray();
@@ -71,9 +80,35 @@ public sealed class ContainerIndexPublisher(ImageServices services)
             Timestamp = request.LayerTimestamp,
             Index = true,
         }, services.Registries, services.Cache, log, cancellationToken).ConfigureAwait(false);
-        var artifact = ImageArtifact.IndexOf(images);
+        var artifact = ImageArtifact.IndexOf(images, IndexAnnotations(request.Annotations, images)).WithReferrers(referrers);
         var results = await ImageDelivery.SendAsync(artifact, names, targets, log, cancellationToken).ConfigureAwait(false);
         var index = artifact.Index!;
         return new ContainerIndexResult(images, index.Bytes, index.Digest, index.MediaType, results.Select(r => r.ArchivePath).FirstOrDefault(p => p is not null));
+    }
+
+    private static Dictionary<string, string>? IndexAnnotations(IReadOnlyList<KeyValuePair<string, string>> annotations, IReadOnlyList<Image> images)
+    {
+        if (annotations.Count == 0)
+        {
+            return null;
+        }
+
+        if (images.All(i => i.Format == ImageFormat.Docker))
+        {
+            throw new ContainerException(ErrorCodes.AnnotationsNeedOci, $"ContainerAnnotation {string.Join(", ", annotations.Select(a => a.Key))} asks for index annotations, but the images are in Docker format, whose manifest lists have none. Set ContainerImageFormat to OCI.");
+        }
+
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in annotations)
+        {
+            if (string.IsNullOrWhiteSpace(key))
+            {
+                throw new ContainerException(ErrorCodes.InvalidAnnotation, "A ContainerAnnotation item has an empty name; give each a key such as org.opencontainers.image.source.");
+            }
+
+            map[key] = value;
+        }
+
+        return map;
     }
 }

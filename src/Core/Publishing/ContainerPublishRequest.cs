@@ -118,6 +118,42 @@ public sealed record ContainerPublishRequest
 
     public IReadOnlyList<ExtraLayer> ExtraLayers { get; init; } = [];
 
+    /// <summary>ContainerAnnotation: annotations of the image manifest (OCI images only, as buildx writes them).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Annotations { get; init; } = [];
+
+    /// <summary>
+    /// Annotate an OCI manifest with org.opencontainers.image.base.name and base.digest, as buildx does; Docker-format
+    /// manifests have no annotations.
+    /// </summary>
+    public bool BaseImageAnnotations { get; init; } = true;
+
+    /// <summary>ContainerSbom: spdx, cyclonedx, false; empty: spdx when the image is pushed to a registry.</summary>
+    public string? Sbom { get; init; }
+
+    /// <summary>ContainerProvenance: min, max, false; empty: min when the image is pushed to a registry.</summary>
+    public string? Provenance { get; init; }
+
+    /// <summary>ContainerSbomDirectory: the documents are written there as files too.</summary>
+    public string? AttachmentDirectory { get; init; }
+
+    /// <summary>The app's version and package id (when packable), for the SBOM.</summary>
+    public string? AppVersion { get; init; }
+
+    public string? PackageId { get; init; }
+
+    /// <summary>The repository and commit the sources came from (SourceLink's RepositoryUrl and SourceRevisionId).</summary>
+    public string? SourceRepositoryUrl { get; init; }
+
+    public string? SourceRevision { get; init; }
+
+    /// <summary>
+    /// The image goes to a registry after this step (the per-platform build of a multi-RID push, whose layout the
+    /// index step pushes): documents are attached as for a push.
+    /// </summary>
+    public bool PushedLater { get; init; }
+
+    /// <summary>Who asks, for the provenance's builder id: msbuild or cli.</summary>
+    public string Host { get; init; } = "msbuild";
 }
 
 public sealed record ContainerPublishResult(

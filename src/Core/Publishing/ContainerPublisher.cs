@@ -9,6 +9,7 @@ using Sdk.Containers.References;
 using Sdk.Containers.Registry;
 using Sdk.Containers.Sources;
 using Sdk.Containers.Storage;
+using Sdk.Containers.Supply;
 
 namespace Sdk.Containers.Publishing;
 
@@ -30,6 +31,7 @@ public sealed class ContainerPublisher(ImageServices services)
         var ports = request.Ports.Select(ParsePort).ToArray();
         ValidateKeys(request.Labels, "ContainerLabel", ErrorCodes.InvalidLabel);
         ValidateKeys(request.EnvironmentVariables, "ContainerEnvironmentVariable", ErrorCodes.InvalidEnvironmentVariable);
+        ValidateKeys(request.Annotations, "ContainerAnnotation", ErrorCodes.InvalidAnnotation);
         if (!Directory.Exists(request.PublishDirectory))
         {
             throw new ContainerException(ErrorCodes.PublishDirectoryMissing, $"The publish directory '{request.PublishDirectory}' does not exist; run the Publish target before PublishContainer.");
@@ -85,6 +87,11 @@ public sealed class ContainerPublisher(ImageServices services)
             if (options.Compression.Algorithm == LayerCompression.Zstd && format != ImageFormat.Oci)
             {
                 throw new ContainerException(ErrorCodes.ZstdNeedsOci, $"ContainerLayerCompression is {options.Compression}, but zstd layers exist only in OCI images and this image is in Docker format (the base's). Set ContainerImageFormat to OCI.");
+            }
+
+            if (request.Annotations.Count > 0 && format != ImageFormat.Oci)
+            {
+                throw new ContainerException(ErrorCodes.AnnotationsNeedOci, $"ContainerAnnotation {string.Join(", ", request.Annotations.Select(a => a.Key))} asks for manifest annotations, but this image is in Docker format (the base {source}'s), whose manifests have none. Set ContainerImageFormat to OCI.");
             }
         }
         catch
@@ -148,14 +155,23 @@ public sealed class ContainerPublisher(ImageServices services)
             builder.SetLabel("org.opencontainers.image.base.digest", baseImage.Image.ManifestDigest.ToString());
         }
 
+        ApplyAnnotations(builder, request, source, baseImage.Image);
+
         if (request.Created is null)
         {
             await CreatedTime.StampAsync(builder, DateTimeOffset.UnixEpoch, cache, cancellationToken).ConfigureAwait(false);
         }
 
         var image = builder.Build();
+        var artifact = ImageArtifact.Of(image);
+        var attachments = AttachmentOptions.Resolve(request.Sbom, request.Provenance, request.AttachmentDirectory, pushes: request.PushedLater || targets.OfType<RegistryTarget>().Any());
+        if (attachments.Any)
+        {
+            var subjectName = names.Count > 0 ? $"{names[0].Registry}/{names[0].Repository}" : repository;
+            artifact = artifact.WithReferrers(await PublishAttachments.CreateAsync(request, attachments, image, subjectName, source, baseImage.Image, plans, layers, store, log, cancellationToken).ConfigureAwait(false));
+        }
 
-        var results = await ImageDelivery.SendAsync(ImageArtifact.Of(image), names, targets, log, cancellationToken).ConfigureAwait(false);
+        var results = await ImageDelivery.SendAsync(artifact, names, targets, log, cancellationToken).ConfigureAwait(false);
         Phase("config and outputs");
         log.Detail($"Time spent: {string.Join(", ", phases)}");
         return ContainerPublishResult.From(image, repository, names, results);
@@ -177,6 +193,26 @@ public sealed class ContainerPublisher(ImageServices services)
         var registries = names.Select(n => n.Registry).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
         var pushOnlyTo = targets.All(t => t is RegistryTarget) && registries.Length == 1 ? registries[0] : null;
         return new RegistryLayerBlobs(services.Registries, services.Store, images, platform, pushOnlyTo, services.Log);
+    }
+
+    private static void ApplyAnnotations(ImageBuilder builder, ContainerPublishRequest request, ImageSource source, Image baseImage)
+    {
+        // As buildx: the base is named only when it came from a registry (a path to an archive names nothing others
+        // can pull), and named in full so that tools need not know Docker Hub's defaults.
+        if (request.BaseImageAnnotations && builder.Format == ImageFormat.Oci)
+        {
+            if (source.Transport == ImageTransport.Registry && ImageReference.TryParse(source.Location, out var baseName))
+            {
+                builder.SetAnnotation(ImageAnnotations.BaseName, baseName.WithDigest(null).ToString());
+            }
+
+            builder.SetAnnotation(ImageAnnotations.BaseDigest, baseImage.ManifestDigest.ToString());
+        }
+
+        foreach (var (name, value) in request.Annotations)
+        {
+            builder.SetAnnotation(name, value);
+        }
     }
 
     // Compressing layers that an engine unpacks at once is work for nothing: the engine gets plain tar, as

@@ -51,6 +51,19 @@ public sealed record DockerfilePublishRequest
 
     /// <summary>ContainerCacheTo: where this build's step cache is written.</summary>
     public IReadOnlyList<Dockerfiles.Caches.CacheSpec> CacheTo { get; init; } = [];
+
+    /// <summary>ContainerSbom, ContainerProvenance, ContainerSbomDirectory (see <see cref="ContainerPublishRequest"/>).</summary>
+    public string? Sbom { get; init; }
+
+    public string? Provenance { get; init; }
+
+    public string? AttachmentDirectory { get; init; }
+
+    /// <summary>See <see cref="ContainerPublishRequest.PushedLater"/>.</summary>
+    public bool PushedLater { get; init; }
+
+    /// <summary>ContainerAnnotation: annotations of the image manifest (OCI images only).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Annotations { get; init; } = [];
 }
 
 /// <summary>
@@ -85,8 +98,9 @@ public sealed class DockerfilePublisher(ImageServices services)
             Timestamp = request.LayerTimestamp,
         }, services.Registries, services.Cache, log, cancellationToken).ConfigureAwait(false);
 
-        var result = await new DockerfileBuilder(services).BuildAsync(new DockerfileBuildRequest
+        var build = new DockerfileBuildRequest
         {
+            Annotations = request.Annotations.GroupBy(a => a.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal),
             ContextDirectory = request.ContextDirectory,
             DockerfilePath = request.Dockerfile,
             BuildArguments = request.BuildArguments,
@@ -100,9 +114,18 @@ public sealed class DockerfilePublisher(ImageServices services)
             LayerTimestamp = request.LayerTimestamp,
             CacheFrom = request.CacheFrom,
             CacheTo = request.CacheTo,
-        }, cancellationToken).ConfigureAwait(false);
+        };
+        var result = await new DockerfileBuilder(services).BuildAsync(build, cancellationToken).ConfigureAwait(false);
 
-        var results = await ImageDelivery.SendAsync(ImageArtifact.Of(result.Image), names, targets, log, cancellationToken).ConfigureAwait(false);
+        var artifact = ImageArtifact.Of(result.Image);
+        var attachments = Supply.AttachmentOptions.Resolve(request.Sbom, request.Provenance, request.AttachmentDirectory, pushes: request.PushedLater || targets.OfType<RegistryTarget>().Any());
+        if (attachments.Any)
+        {
+            var subjectName = names.Count > 0 ? $"{names[0].Registry}/{names[0].Repository}" : request.Repository;
+            artifact = artifact.WithReferrers(await DockerfileAttachments.CreateAsync(build, result, attachments, subjectName, "msbuild", services.Store, log, cancellationToken).ConfigureAwait(false));
+        }
+
+        var results = await ImageDelivery.SendAsync(artifact, names, targets, log, cancellationToken).ConfigureAwait(false);
         return ContainerPublishResult.From(result.Image, request.Repository, names, results);
     }
 }

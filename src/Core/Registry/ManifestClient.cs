@@ -8,6 +8,12 @@ namespace Sdk.Containers.Registry;
 /// <summary>A manifest as the registry served it: its exact bytes, the media type it said, the digest it announced.</summary>
 public sealed record FetchedManifest(byte[] Bytes, string? MediaType, Digest? AnnouncedDigest);
 
+/// <summary>
+/// What the registry said to a manifest PUT: the digest it stored it as, when it says, and whether it took the
+/// manifest's subject into its referrers API (the OCI-Subject header of distribution 1.1), when it did.
+/// </summary>
+public sealed record ManifestPutResult(Digest? Stored, Digest? IndexedSubject);
+
 /// <summary>The manifests of a repository: get, put, and the referrers of a digest.</summary>
 public sealed class ManifestClient
 {
@@ -42,16 +48,19 @@ public sealed class ManifestClient
         return new FetchedManifest(bytes, response.Content.Headers.ContentType?.MediaType, announced);
     }
 
-    /// <summary>Writes a manifest or index under a tag or digest; the digest the registry says it stored, when it says.</summary>
-    public async Task<Digest?> PutAsync(string tagOrDigest, byte[] bytes, string mediaType, CancellationToken cancellationToken)
+    /// <summary>Writes a manifest or index under a tag or digest.</summary>
+    public async Task<ManifestPutResult> PutAsync(string tagOrDigest, byte[] bytes, string mediaType, CancellationToken cancellationToken)
     {
         var content = new ByteArrayContent(bytes);
         content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
         using var request = RegistryHttp.NewRequest(HttpMethod.Put, _repository.Address($"manifests/{tagOrDigest}"), content);
         using var response = await _repository.SendAsync(request, cancellationToken).ConfigureAwait(false);
         RegistryErrors.Expect(response, HttpStatusCode.Created, $"Writing the {(MediaTypes.IsIndex(mediaType) ? "index" : "manifest")} {References.RepositoryLocation.NameOf(_repository.ToString(), tagOrDigest)}");
-        return response.Headers.TryGetValues("Docker-Content-Digest", out var values) && Digest.TryParse(values.FirstOrDefault(), out var stored) ? stored : null;
+        return new ManifestPutResult(HeaderDigest(response, "Docker-Content-Digest"), HeaderDigest(response, "OCI-Subject"));
     }
+
+    private static Digest? HeaderDigest(HttpResponseMessage response, string header)
+        => response.Headers.TryGetValues(header, out var values) && Digest.TryParse(values.FirstOrDefault(), out var digest) ? digest : null;
 
     /// <summary>
     /// The referrers of <paramref name="subject"/> (OCI distribution 1.1), optionally only those of one artifact type:

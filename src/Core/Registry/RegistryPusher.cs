@@ -68,7 +68,7 @@ public sealed class RegistryPusher(RegistrySession session)
 
         foreach (var tag in tags)
         {
-            var stored = await repository.Manifests.PutAsync(tag, image.ManifestBytes, image.ManifestMediaType, cancellationToken).ConfigureAwait(false);
+            var stored = (await repository.Manifests.PutAsync(tag, image.ManifestBytes, image.ManifestMediaType, cancellationToken).ConfigureAwait(false)).Stored;
             if (stored is { } digest && digest != image.ManifestDigest)
             {
                 throw new ContainerException(ErrorCodes.DigestMismatch, $"{destination.Registry} stored the manifest {destination.Name(tag)} as {digest}, not {image.ManifestDigest}.");
@@ -107,6 +107,95 @@ public sealed class RegistryPusher(RegistrySession session)
 
         await repository.Manifests.PutAsync(tag, manifest, manifestMediaType, cancellationToken).ConfigureAwait(false);
         return new PushResult(destination, [tag], Digest.Compute(manifest), bytes, uploaded, 0, existing);
+    }
+
+    /// <summary>
+    /// Attaches documents to images pushed already (by digest, before any tag moves): their blobs, then each artifact
+    /// manifest by its digest. A registry with the referrers API says so in its answer (OCI-Subject); for one without
+    /// it (distribution 2.8, most self-hosted ones) the subject's sha256-&lt;hex&gt; tag lists them, as the
+    /// distribution spec's referrers tag schema says.
+    /// </summary>
+    /// <returns>How many subjects' referrers tags were written.</returns>
+    public async Task<int> PushReferrersAsync(IReadOnlyList<Supply.Referrer> referrers, RepositoryLocation destination, CancellationToken cancellationToken)
+    {
+        var repository = session.For(destination.Registry).ForPush(destination.Repository);
+        var blobs = referrers.Select(r => (r.DocumentDescriptor.Digest, Bytes: r.Document))
+            .Append((Supply.Referrer.EmptyConfigDescriptor.Digest, Supply.Referrer.EmptyConfig.ToArray()))
+            .DistinctBy(b => b.Digest);
+        foreach (var (digest, bytes) in blobs)
+        {
+            await PushBlobAsync(repository, digest, bytes.Length, offset => new MemoryStream(bytes, (int)offset, bytes.Length - (int)offset, writable: false), null, cancellationToken).ConfigureAwait(false);
+        }
+
+        var unindexed = new List<Supply.Referrer>();
+        foreach (var referrer in referrers)
+        {
+            var put = await repository.Manifests.PutAsync(referrer.ManifestDigest.ToString(), referrer.ManifestBytes, MediaTypes.OciManifest, cancellationToken).ConfigureAwait(false);
+            if (put.IndexedSubject != referrer.Subject.Digest)
+            {
+                unindexed.Add(referrer);
+            }
+
+            session.Log.Info($"Attached {referrer.ArtifactType} to {destination.Name(referrer.Subject.Digest.ToString())} as {referrer.ManifestDigest}");
+        }
+
+        var tags = 0;
+        foreach (var subject in unindexed.GroupBy(r => r.Subject.Digest))
+        {
+            if (await UpdateReferrersTagAsync(repository, destination, subject.Key, subject.ToArray(), cancellationToken).ConfigureAwait(false))
+            {
+                tags++;
+            }
+        }
+
+        return tags;
+    }
+
+    /// <summary>Adds the referrers to the subject's sha256-&lt;hex&gt; index, keeping what others put there.</summary>
+    private async Task<bool> UpdateReferrersTagAsync(RepositoryClient repository, RepositoryLocation destination, Digest subject, IReadOnlyList<Supply.Referrer> referrers, CancellationToken cancellationToken)
+    {
+        var tag = Supply.Referrer.FallbackTag(subject);
+        var existing = await repository.Manifests.GetAsync(tag, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<Descriptor> listed = [];
+        if (existing is not null)
+        {
+            var what = $"The referrers tag {destination.Name(tag)}";
+            var index = MediaTypes.IsIndex(existing.MediaType) ? ImageJson.ParseIndex(existing.Bytes, what) : null;
+            if (index is null || index.MediaType is not (null or MediaTypes.OciIndex))
+            {
+                throw new ContainerException(ErrorCodes.RegistryError, $"{what} holds a {existing.MediaType ?? "document of no media type"}, not the OCI index of {subject}'s referrers, so the SBOM and provenance were not attached and no tag of the image moved. Delete that tag, or turn ContainerSbom and ContainerProvenance off.");
+            }
+
+            listed = index.Manifests;
+        }
+
+        var added = referrers.Where(r => listed.All(d => d.Digest != r.ManifestDigest)).Select(r => r.Descriptor).ToArray();
+        if (added.Length == 0)
+        {
+            return false;
+        }
+
+        var bytes = ImageJson.Serialize(new ImageIndex { MediaType = MediaTypes.OciIndex, Manifests = [.. listed, .. added] });
+        await repository.Manifests.PutAsync(tag, bytes, MediaTypes.OciIndex, cancellationToken).ConfigureAwait(false);
+        session.Log.Info($"Listed {added.Length} referrers of {subject} under {destination.Name(tag)} (the registry has no referrers API)");
+        return true;
+    }
+
+    /// <summary>Points tags at a manifest or index pushed already by its digest.</summary>
+    public async Task TagAsync(byte[] manifest, string mediaType, RepositoryLocation destination, IReadOnlyList<string> tags, CancellationToken cancellationToken)
+    {
+        var repository = session.For(destination.Registry).ForPush(destination.Repository);
+        var digest = Digest.Compute(manifest);
+        foreach (var tag in tags)
+        {
+            var stored = (await repository.Manifests.PutAsync(tag, manifest, mediaType, cancellationToken).ConfigureAwait(false)).Stored;
+            if (stored is { } other && other != digest)
+            {
+                throw new ContainerException(ErrorCodes.DigestMismatch, $"{destination.Registry} stored the manifest {destination.Name(tag)} as {other}, not {digest}.");
+            }
+
+            session.Log.Info($"Pushed {Name(destination, tag)} ({digest})");
+        }
     }
 
     /// <summary>repo:tag, or repo@sha256:… when the image is pushed by its digest.</summary>

@@ -161,7 +161,8 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
     {
         var indexBytes = blobs.ReadIndexJson();
         var index = ImageJson.ParseIndex(indexBytes, $"'{source.Location}' (index.json)");
-        var candidates = index.Manifests.AsEnumerable();
+        // Documents attached to an image (SBOMs, provenance) are listed beside it with their artifactType: not images.
+        var candidates = index.Manifests.Where(d => d.ArtifactType is null);
         if (source.Reference is { } reference)
         {
             candidates = candidates.Where(d => d.Annotations is { } a

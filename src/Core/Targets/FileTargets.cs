@@ -30,12 +30,12 @@ public sealed class OciArchiveTarget(string path, DateTimeOffset timestamp, IBui
         var name = names.FirstOrDefault() ?? (artifact.Index is null ? null : UnnamedIndex);
         if (artifact.Index is { } index)
         {
-            await OciArchiveWriter.WriteIndexAsync(artifact.Images, index.Bytes, index.MediaType, name, path, timestamp, cancellationToken).ConfigureAwait(false);
+            await OciArchiveWriter.WriteIndexAsync(artifact.Images, index.Bytes, index.MediaType, name, path, timestamp, cancellationToken, artifact.Referrers).ConfigureAwait(false);
             log.Info($"Wrote the index of {artifact.Platforms} as {name!.FamiliarName} to the oci-archive {path} (digest {index.Digest})");
         }
         else
         {
-            await OciArchiveWriter.WriteAsync(artifact.Images[0], name, path, timestamp, cancellationToken).ConfigureAwait(false);
+            await OciArchiveWriter.WriteAsync(artifact.Images[0], name, path, timestamp, cancellationToken, artifact.Referrers).ConfigureAwait(false);
             log.Info($"Wrote {TargetNames.Describe(name is null ? [] : [name])} to the oci-archive {path} (digest {artifact.Digest})");
         }
 
@@ -51,7 +51,7 @@ public sealed class OciLayoutTarget(string directory, IBuildLog log) : IImageTar
         var image = artifact.Single ?? throw DockerArchiveTarget.NoIndexHere(artifact, "plain OCI layout directory");
         // One entry per tag in index.json would be as valid; the layout holds the first name, as the index reads it.
         var name = names.FirstOrDefault();
-        await OciLayoutWriter.WriteAsync(image, name, directory, cancellationToken).ConfigureAwait(false);
+        await OciLayoutWriter.WriteAsync(image, name, directory, cancellationToken, artifact.Referrers).ConfigureAwait(false);
         log.Info($"Wrote {TargetNames.Describe(name is null ? [] : [name])} ({image.Config.Platform}) to the OCI layout {directory} (digest {image.ManifestDigest})");
         return TargetResult.Nothing;
     }

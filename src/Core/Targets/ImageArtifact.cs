@@ -12,10 +12,11 @@ public sealed record IndexDocument(byte[] Bytes, string MediaType, Digest Digest
 /// </summary>
 public sealed class ImageArtifact
 {
-    private ImageArtifact(IReadOnlyList<Image> images, IndexDocument? index)
+    private ImageArtifact(IReadOnlyList<Image> images, IndexDocument? index, IReadOnlyList<Supply.Referrer>? referrers = null)
     {
         Images = images;
         Index = index;
+        Referrers = referrers ?? [];
     }
 
     public IReadOnlyList<Image> Images { get; }
@@ -29,11 +30,28 @@ public sealed class ImageArtifact
     /// <summary>What a registry or layout names it by: the index's digest, or the image manifest's.</summary>
     public Digest Digest => Index?.Digest ?? Images[0].ManifestDigest;
 
+    /// <summary>What a file holding this artifact holds: the image's digest, or with documents attached, a digest over it and theirs.</summary>
+    public Digest ContentDigest => Referrers.Count == 0
+        ? Digest
+        : Digest.Compute(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', Referrers.Select(r => r.ManifestDigest.ToString()).Prepend(Digest.ToString()))));
+
+    /// <summary>Documents attached to the images (SBOMs, provenance): registries and layouts get them, archives for an engine do not.</summary>
+    public IReadOnlyList<Supply.Referrer> Referrers { get; }
+
+    /// <summary>The same images with these documents attached; each must be about one of them.</summary>
+    public ImageArtifact WithReferrers(IReadOnlyList<Supply.Referrer> referrers)
+    {
+        var unknown = referrers.FirstOrDefault(r => !Images.Any(i => i.ManifestDigest == r.Subject.Digest));
+        return unknown is null
+            ? new ImageArtifact(Images, Index, [.. Referrers, .. referrers])
+            : throw new ArgumentException($"The {unknown.ArtifactType} document is about {unknown.Subject.Digest}, which is none of these images.", nameof(referrers));
+    }
+
     public string Platforms => string.Join(", ", Images.Select(i => i.Config.Platform));
 
     public static ImageArtifact Of(Image image) => new([image], null);
 
-    public static ImageArtifact IndexOf(IReadOnlyList<Image> images)
+    public static ImageArtifact IndexOf(IReadOnlyList<Image> images, IReadOnlyDictionary<string, string>? annotations = null)
     {
         if (images.Count == 0)
         {
@@ -45,6 +63,7 @@ public sealed class ImageArtifact
         {
             MediaType = docker ? MediaTypes.DockerManifestList : MediaTypes.OciIndex,
             Manifests = images.Select(i => i.ManifestDescriptor(withPlatform: true)).ToArray(),
+            Annotations = docker ? null : annotations,
         };
         var bytes = ImageJson.Serialize(index);
         return new ImageArtifact(images, new IndexDocument(bytes, index.MediaType!, Digest.Compute(bytes)));
@@ -56,4 +75,7 @@ public sealed class ImageArtifact
     /// </summary>
     public ImageArtifact WithOciMediaTypes()
         => Single is { Format: ImageFormat.Docker } image ? Of(Image.Create(ImageFormat.Oci, image.Config, image.ConfigBytes, image.Layers)) : this;
+
+    // Referrers name their subject by digest: an image re-serialised with other media types has a new digest, so its
+    // documents would be about an image that is not there.
 }

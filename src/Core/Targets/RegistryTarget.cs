@@ -51,9 +51,22 @@ public sealed class RegistryTarget(RegistrySession registries, IBuildLog log) : 
     {
         // A name with a digest and no tag pushes the manifest by its digest alone.
         var tags = names.Select(n => n.Tag ?? n.Digest?.ToString()).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
+
+        // With documents attached, the image goes by its digest first and the tags move last, after the documents:
+        // a failure in between leaves every tag as it was.
+        var attached = artifact.Referrers.Count > 0;
+        var first = attached ? [artifact.Digest.ToString()] : tags;
         var push = artifact.Index is { } index
-            ? await pusher.PushIndexAsync(artifact.Images, index.Bytes, index.MediaType, location, tags, cancellationToken).ConfigureAwait(false)
-            : await pusher.PushAsync(artifact.Images[0], location, tags, cancellationToken).ConfigureAwait(false);
+            ? await pusher.PushIndexAsync(artifact.Images, index.Bytes, index.MediaType, location, first, cancellationToken).ConfigureAwait(false)
+            : await pusher.PushAsync(artifact.Images[0], location, first, cancellationToken).ConfigureAwait(false);
+        if (attached)
+        {
+            await pusher.PushReferrersAsync(artifact.Referrers, location, cancellationToken).ConfigureAwait(false);
+            var (bytes, mediaType) = artifact.Index is { } i ? (i.Bytes, i.MediaType) : (artifact.Images[0].ManifestBytes, artifact.Images[0].ManifestMediaType);
+            await pusher.TagAsync(bytes, mediaType, location, tags, cancellationToken).ConfigureAwait(false);
+            push = push with { Tags = tags };
+        }
+
         var what = artifact.Index is null ? string.Empty : $"the index of {artifact.Platforms} to ";
         log.Info($"Pushed {what}{location.Registry}/{location.Repository} ({string.Join(", ", tags)}): {push.BlobsUploaded} blobs uploaded ({push.BytesUploaded:N0} bytes), {push.BlobsMounted} mounted, {push.BlobsExisting} already there; digest {artifact.Digest}");
         return push;

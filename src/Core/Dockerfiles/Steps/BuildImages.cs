@@ -10,6 +10,10 @@ internal sealed class BuildImages(BuildInputs inputs, BuildServices services, Im
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<(Image Image, string Key)>>> _images = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<SourceTree>>> _trees = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ResolvedImage> _resolved = new(StringComparer.Ordinal);
+
+    /// <summary>Every image the build read, by the name it gave and the digest it found (for the provenance).</summary>
+    public IReadOnlyList<ResolvedImage> Resolved => _resolved.Values.OrderBy(r => r.Name, StringComparer.Ordinal).ThenBy(r => r.Source, StringComparer.Ordinal).ToArray();
 
     /// <summary>An image by a named context or a reference (registry, or oci:/docker-archive: paths), and its cache key.</summary>
     public Task<(Image Image, string Key)> ImageAsync(string name, Platform platform, CancellationToken cancellationToken)
@@ -31,6 +35,7 @@ internal sealed class BuildImages(BuildInputs inputs, BuildServices services, Im
 
         var loaded = await loader.LoadAsync(source, platform, cancellationToken).ConfigureAwait(false);
         services.Log.Detail($"[{name}] {source}: {loaded.Image.Layers.Count} layers, {loaded.Image.ManifestDigest}");
+        _resolved[$"{name}|{platform}"] = new ResolvedImage(name, source.ToString(), loaded.Image.ManifestDigest, loaded.Image.Config.RootFs.DiffIds);
         return (loaded.Image, loaded.Image.ManifestDigest.ToString());
     }
 
@@ -41,3 +46,6 @@ internal sealed class BuildImages(BuildInputs inputs, BuildServices services, Im
         return new SourceTree(root, DockerIgnore.Empty, $"the image {name}", isContext: false);
     }
 }
+
+/// <summary>An image a build named, where it came from, and its manifest digest.</summary>
+public sealed record ResolvedImage(string Name, string Source, Digests.Digest Digest, IReadOnlyList<Digests.Digest> DiffIds);

@@ -1,0 +1,7 @@
+namespace Sdk.Containers.Supply;
+
+public enum SbomFormat
+{
+    Spdx,
+    CycloneDx,
+}
