@@ -134,6 +134,8 @@ public static class ErrorCodes
 
     public const string CacheUnreadable = "CONTAINER3032";
 
+    public const string SbomInputUnreadable = "CONTAINER3040";
+
     public static IReadOnlyList<ErrorCode> Catalog { get; } =
     [
         new(Cancelled, "The build was cancelled; nothing was written"),
@@ -198,5 +200,6 @@ public static class ErrorCodes
         new(NoOutput, "(warning) A build with no output: the image stays in the build cache only"),
         new(InvalidCache, "A bad `--cache-to`/`--cache-from` (or `ContainerCacheTo`/`ContainerCacheFrom` with `ContainerDockerfile`)"),
         new(CacheUnreadable, "(warning) A `--cache-from` cache that cannot be read or is not one of ours: the build goes on without it"),
+        new(SbomInputUnreadable, "No SBOM can be made: the publish folder's `<app>.deps.json` is missing or unreadable, or its `.runtimeconfig.json` is not JSON"),
     ];
 }

@@ -1,7 +1,6 @@
 using System.Formats.Tar;
 using System.Globalization;
 using System.Text;
-using Sdk.Containers.IO;
 using Sdk.Containers.Storage;
 
 namespace Sdk.Containers.Layers;
@@ -45,149 +44,111 @@ public sealed class BaseTree
             return Empty;
         }
 
-        var chain = SnapshotStore.ChainIds(layers)[^1];
-        var cacheFile = Path.Combine(store.Root, "index", "base-trees", chain.Hex);
-        if (TryLoad(cacheFile) is { } cached)
-        {
-            return cached;
-        }
-
-        var nodes = new Dictionary<string, Node>(StringComparer.Ordinal);
-        foreach (var layer in layers)
-        {
-            await ApplyAsync(layer, nodes, cancellationToken).ConfigureAwait(false);
-        }
-
-        var text = new StringBuilder(Version).Append('\n');
-        foreach (var (path, node) in nodes)
-        {
-            var kept = node.Text is null ? string.Empty : Convert.ToBase64String(Encoding.UTF8.GetBytes(node.Text));
-            text.Append(CultureInfo.InvariantCulture, $"{node.Kind}\t{(int)node.Mode}\t{node.Uid}\t{node.Gid}\t{path}\t{node.Link}\t{kept}\n");
-        }
-
-        Directory.CreateDirectory(Path.GetDirectoryName(cacheFile)!);
-        await AtomicFile.WriteAllBytesAsync(cacheFile, Encoding.UTF8.GetBytes(text.ToString()), cancellationToken).ConfigureAwait(false);
-        return new BaseTree(nodes);
+        var finding = new Finding();
+        await LayerTreeWalk.ReadAsync(layers, store, [finding], cancellationToken).ConfigureAwait(false);
+        return finding.Tree;
     }
 
-    private static BaseTree? TryLoad(string file)
+    /// <summary>The base tree as one finding of a <see cref="LayerTreeWalk"/>, to share the pass over the layers with
+    /// other readers; <see cref="Tree"/> once the walk is done.</summary>
+    public sealed class Finding : ILayerChainFinding
     {
-        if (!File.Exists(file))
+        private readonly Dictionary<string, Node> _nodes = new(StringComparer.Ordinal);
+
+        public BaseTree Tree => new(_nodes);
+
+        public string CacheFolder => "base-trees";
+
+        public async Task<bool> TryLoadAsync(string file, CancellationToken cancellationToken)
         {
-            return null;
+            if (!File.Exists(file))
+            {
+                return false;
+            }
+
+            var lines = await File.ReadAllLinesAsync(file, cancellationToken).ConfigureAwait(false);
+            if (lines.Length == 0 || lines[0] != Version)
+            {
+                return false;
+            }
+
+            foreach (var line in lines.Skip(1))
+            {
+                var fields = line.Split('\t');
+                if (fields.Length != 7 || fields[0].Length != 1 || !int.TryParse(fields[1], CultureInfo.InvariantCulture, out var mode)
+                    || !int.TryParse(fields[2], CultureInfo.InvariantCulture, out var uid) || !int.TryParse(fields[3], CultureInfo.InvariantCulture, out var gid))
+                {
+                    _nodes.Clear();
+                    return false; // not ours, or damaged: read the base again
+                }
+
+                string? kept;
+                try
+                {
+                    kept = fields[6].Length == 0 ? null : Encoding.UTF8.GetString(Convert.FromBase64String(fields[6]));
+                }
+                catch (FormatException)
+                {
+                    _nodes.Clear();
+                    return false;
+                }
+
+                _nodes[fields[4]] = new Node(fields[0][0], (UnixFileMode)mode, uid, gid, fields[5].Length == 0 ? null : fields[5], kept);
+            }
+
+            return true;
         }
 
-        var lines = File.ReadAllLines(file);
-        if (lines.Length == 0 || lines[0] != Version)
+        public byte[] Complete()
         {
-            return null;
+            var text = new StringBuilder(Version).Append('\n');
+            foreach (var (path, node) in _nodes)
+            {
+                var kept = node.Text is null ? string.Empty : Convert.ToBase64String(Encoding.UTF8.GetBytes(node.Text));
+                text.Append(CultureInfo.InvariantCulture, $"{node.Kind}\t{(int)node.Mode}\t{node.Uid}\t{node.Gid}\t{path}\t{node.Link}\t{kept}\n");
+            }
+
+            return Encoding.UTF8.GetBytes(text.ToString());
         }
 
-        var nodes = new Dictionary<string, Node>(StringComparer.Ordinal);
-        foreach (var line in lines.Skip(1))
+        public bool WantsData(string path, TarEntry entry) => KeptTexts.Contains(path) && entry.Length <= MaxKeptText;
+
+        public void Add(string path, TarEntry entry, ReadOnlyMemory<byte> data)
         {
-            var fields = line.Split('\t');
-            if (fields.Length != 7 || fields[0].Length != 1 || !int.TryParse(fields[1], CultureInfo.InvariantCulture, out var mode)
-                || !int.TryParse(fields[2], CultureInfo.InvariantCulture, out var uid) || !int.TryParse(fields[3], CultureInfo.InvariantCulture, out var gid))
-            {
-                return null; // not ours, or damaged: read the base again
-            }
-
-            string? kept;
-            try
-            {
-                kept = fields[6].Length == 0 ? null : Encoding.UTF8.GetString(Convert.FromBase64String(fields[6]));
-            }
-            catch (FormatException)
-            {
-                return null;
-            }
-
-            nodes[fields[4]] = new Node(fields[0][0], (UnixFileMode)mode, uid, gid, fields[5].Length == 0 ? null : fields[5], kept);
-        }
-
-        return new BaseTree(nodes);
-    }
-
-    private static async Task ApplyAsync(Layer layer, Dictionary<string, Node> nodes, CancellationToken cancellationToken)
-    {
-        await using var tar = LayerReader.Open(layer.OpenBlob(), new LayerReadOptions { Description = $"The base image's layer {layer.Descriptor.Digest}" });
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var opaque = new List<string>();
-        while (await tar.NextAsync(cancellationToken).ConfigureAwait(false) is { } entry)
-        {
-            var path = LayerPlan.NormalizePath(entry.Name);
-            if (path.Length == 0 || entry.EntryType is TarEntryType.GlobalExtendedAttributes)
-            {
-                continue;
-            }
-
-            var name = path[(path.LastIndexOf('/') + 1)..];
-            var parent = path.Length > name.Length ? path[..(path.Length - name.Length - 1)] : string.Empty;
-            if (name == ".wh..wh..opq")
-            {
-                opaque.Add(parent);
-                continue;
-            }
-
-            if (name.StartsWith(".wh.", StringComparison.Ordinal))
-            {
-                RemoveTree(nodes, parent.Length == 0 ? name[4..] : $"{parent}/{name[4..]}");
-                continue;
-            }
-
-            seen.Add(path);
             var kind = entry.EntryType switch
             {
                 TarEntryType.Directory => 'd',
                 TarEntryType.SymbolicLink => 'l',
                 _ => 'f',
             };
-            if (kind != 'd')
-            {
-                RemoveTree(nodes, path);
-            }
-
-            var kept = kind == 'f' && KeptTexts.Contains(path) ? await ReadTextAsync(entry, cancellationToken).ConfigureAwait(false) : null;
-            nodes[path] = new Node(kind, entry.Mode, entry.Uid, entry.Gid, kind == 'l' ? entry.LinkName : null, kept);
+            var kept = kind == 'f' && KeptTexts.Contains(path) && entry.Length <= MaxKeptText ? Encoding.UTF8.GetString(data.Span) : null;
+            _nodes[path] = new Node(kind, entry.Mode, entry.Uid, entry.Gid, kind == 'l' ? entry.LinkName : null, kept);
         }
 
-        // An opaque directory hides what lower layers had in it, not what this layer put there.
-        foreach (var directory in opaque)
+        public void Remove(string path)
+        {
+            _nodes.Remove(path);
+            var prefix = path + "/";
+            foreach (var child in _nodes.Keys.Where(p => p.StartsWith(prefix, StringComparison.Ordinal)).ToList())
+            {
+                _nodes.Remove(child);
+            }
+        }
+
+        public void HideLower(string directory, IReadOnlySet<string> layerPaths)
         {
             var prefix = directory.Length == 0 ? string.Empty : directory + "/";
-            foreach (var path in nodes.Keys.Where(p => p.StartsWith(prefix, StringComparison.Ordinal) && p.Length > prefix.Length && !seen.Contains(p)).ToList())
+            foreach (var path in _nodes.Keys.Where(p => p.StartsWith(prefix, StringComparison.Ordinal) && p.Length > prefix.Length && !layerPaths.Contains(p)).ToList())
             {
-                nodes.Remove(path);
+                _nodes.Remove(path);
             }
         }
-    }
-
-    private static async Task<string?> ReadTextAsync(TarEntry entry, CancellationToken cancellationToken)
-    {
-        if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is not { } data || entry.Length > MaxKeptText)
-        {
-            return null;
-        }
-
-        using var reader = new StreamReader(data, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
-        return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The text of one of the base's account files ("etc/passwd", "etc/group"), through the base's links;
     /// null when the base has none (or it was too big to keep).</summary>
     public string? Text(string path)
         => _nodes.TryGetValue(Resolve(path, followLast: true), out var node) ? node.Text : null;
-
-    private static void RemoveTree(Dictionary<string, Node> nodes, string path)
-    {
-        nodes.Remove(path);
-        var prefix = path + "/";
-        foreach (var child in nodes.Keys.Where(p => p.StartsWith(prefix, StringComparison.Ordinal)).ToList())
-        {
-            nodes.Remove(child);
-        }
-    }
 
     /// <summary>Whether <see cref="Fit"/> leaves the plan as it is (its layer need not be written again).</summary>
     public static bool SameEntries(LayerPlan a, LayerPlan b) => a.Entries.SequenceEqual(b.Entries);

@@ -1,7 +1,0 @@
-namespace Sdk.Containers.Supply;
-
-public enum SbomFormat
-{
-    Spdx,
-    CycloneDx,
-}
