@@ -87,7 +87,7 @@ public class SupplyChainTests
     {
         Assert.Equal(new AttachmentOptions(SbomFormat.Spdx, ProvenanceMode.Min, null), AttachmentOptions.Resolve(null, null, null, pushes: true));
         Assert.Equal(AttachmentOptions.None, AttachmentOptions.Resolve("", "", null, pushes: false));
-        Assert.Equal(new AttachmentOptions(SbomFormat.CycloneDx, ProvenanceMode.Max, null), AttachmentOptions.Resolve("cyclonedx", "mode=max", null, pushes: false));
+        Assert.Equal(new AttachmentOptions(SbomFormat.CycloneDx, ProvenanceMode.Max, null) { SbomAsked = true }, AttachmentOptions.Resolve("cyclonedx", "mode=max", null, pushes: false));
         Assert.Equal(new AttachmentOptions(null, null, null), AttachmentOptions.Resolve("false", "false", null, pushes: true));
 
         // Asking for a folder of documents asks for the SBOM even where no output holds it.

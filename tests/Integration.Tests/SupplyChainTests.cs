@@ -104,7 +104,7 @@ public sealed class SupplyChainTests(TestEnvironment env, RegistryFixture regist
         // copy carries the documents to the new repository; --sbom=false leaves the SBOM behind.
         TestEnvironment.Cli(["copy", $"{host}/supply/app:1.0", $"{host}/supply/copy:1.0", "--cache", work.Combine("cli-cache")]).AssertSuccess();
         var copyListed = await new ReferrersReader(session.For(host).ForPull("supply/copy")).ListAsync(digest, CancellationToken.None);
-        Assert.Equal(listed.Select(d => d.Digest).Order(), copyListed.Select(d => d.Digest).Order());
+        Assert.Equal(listed.Select(d => d.Digest.ToString()).Order(StringComparer.Ordinal), copyListed.Select(d => d.Digest.ToString()).Order(StringComparer.Ordinal));
         TestEnvironment.Cli(["copy", $"{host}/supply/app:1.0", $"{host}/supply/nosbom:1.0", "--sbom=false", "--cache", work.Combine("cli-cache")]).AssertSuccess();
         var provenanceOnly = await new ReferrersReader(session.For(host).ForPull("supply/nosbom")).ListAsync(digest, CancellationToken.None);
         Assert.Equal([ProvenanceStatement.MediaType], provenanceOnly.Select(d => d.ArtifactType!));

@@ -105,7 +105,8 @@ public sealed class ContainerPublisher(ImageServices services)
 
         // The base's directories, links and users are read once per base; a layer whose entries they change (a parent
         // the base has with its own mode or owner, a link in the way, an owner by name) is written (again) to fit.
-        var baseTree = Task.Run(() => BaseTree.ReadAsync(baseImage.Image.Layers, store, cancellationToken), cancellationToken);
+        var attachments = AttachmentOptions.Resolve(request.Sbom, request.Provenance, request.AttachmentDirectory, pushes: request.PushedLater || targets.OfType<RegistryTarget>().Any());
+        var baseTree = Task.Run(() => ReadBaseAsync(baseImage.Image.Layers, attachments.Sbom is not null, store, cancellationToken), cancellationToken);
         var written = await writing.ConfigureAwait(false);
         var tree = await baseTree.ConfigureAwait(false);
         var users = UserDatabase.Parse(tree.Text("etc/passwd"), tree.Text("etc/group"));
@@ -164,7 +165,6 @@ public sealed class ContainerPublisher(ImageServices services)
 
         var image = builder.Build();
         var artifact = ImageArtifact.Of(image);
-        var attachments = AttachmentOptions.Resolve(request.Sbom, request.Provenance, request.AttachmentDirectory, pushes: request.PushedLater || targets.OfType<RegistryTarget>().Any());
         if (attachments.Any)
         {
             var subjectName = names.Count > 0 ? $"{names[0].Registry}/{names[0].Repository}" : repository;
@@ -175,6 +175,17 @@ public sealed class ContainerPublisher(ImageServices services)
         Phase("config and outputs");
         log.Detail($"Time spent: {string.Join(", ", phases)}");
         return ContainerPublishResult.From(image, repository, names, results);
+    }
+
+    /// <summary>
+    /// The base's directories and links, and — when an SBOM is to be written — its packages, in one pass over its
+    /// layers (each kept in the cache by the chain, so a known base is not read at all).
+    /// </summary>
+    private static async Task<BaseTree> ReadBaseAsync(IReadOnlyList<Layer> layers, bool sbom, BlobStore store, CancellationToken cancellationToken)
+    {
+        var tree = new BaseTree.Finding();
+        await LayerTreeWalk.ReadAsync(layers, store, sbom ? [tree, PublishInventory.BaseScan().Finding] : [tree], cancellationToken).ConfigureAwait(false);
+        return tree.Tree;
     }
 
     /// <summary>

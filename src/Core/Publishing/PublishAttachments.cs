@@ -28,7 +28,13 @@ internal static class PublishAttachments
     {
         var created = CreatedOf(image);
         var documents = new List<(string Kind, string MediaType, byte[] Bytes)>();
-        if (options.Sbom is { } format)
+        var depsFile = Path.Combine(request.PublishDirectory, request.AssemblyName + ".deps.json");
+        if (options.Sbom is not null && !options.SbomAsked && !File.Exists(depsFile))
+        {
+            // A default SBOM without the app's packages would say less than it seems to: none rather than a thin one.
+            log.Info($"No SBOM attached: the publish folder has no {request.AssemblyName}.deps.json to list the app's packages (set ContainerSbom to require one)");
+        }
+        else if (options.Sbom is { } format)
         {
             var inventory = await PublishInventory.ReadAsync(request.PublishDirectory, request.AssemblyName, request.AppVersion, request.PackageId, baseSource.ToString(), baseImage, store, cancellationToken).ConfigureAwait(false);
             var subject = new SbomSubject(subjectName, image.ManifestDigest, image.Config.Platform, created);

@@ -17,6 +17,9 @@ public sealed record AttachmentOptions(SbomFormat? Sbom, ProvenanceMode? Provena
 
     public bool Any => Sbom is not null || Provenance is not null;
 
+    /// <summary>The user asked for the SBOM (rather than getting it by default): then an SBOM that cannot be made is an error.</summary>
+    public bool SbomAsked { get; init; }
+
     /// <param name="sbom">spdx, cyclonedx, true (spdx), false, or empty for the default.</param>
     /// <param name="provenance">min, max, mode=min|max (buildx's form), true (min), false, or empty for the default.</param>
     /// <param name="pushes">Whether the image goes to a registry: only then are the defaults on.</param>
@@ -53,6 +56,6 @@ public sealed record AttachmentOptions(SbomFormat? Sbom, ProvenanceMode? Provena
             format = SbomFormat.Spdx;
         }
 
-        return new AttachmentOptions(format, mode, folder);
+        return new AttachmentOptions(format, mode, folder) { SbomAsked = format is not null && sbomValue.Length > 0 };
     }
 }
