@@ -19,7 +19,8 @@ public class ArchiveTests
         var store = new BlobStore(work.Combine("cache"));
         var image = await TestImages.BuildAsync(work, store, format);
         var path = work.Combine("out", "image.tar");
-        await DockerArchiveWriter.WriteAsync(image, [Sdk.Containers.References.ImageReference.Parse("example/app:1.0"), Sdk.Containers.References.ImageReference.Parse("example/app:latest")], path, Epoch, CancellationToken.None);
+        string[] names = ["example/app:1.0", "example/app:latest", "app:2", "127.0.0.1:5000/app:3", "localhost/app:4"];
+        await DockerArchiveWriter.WriteAsync(image, names.Select(n => Sdk.Containers.References.ImageReference.Parse(n)).ToArray(), path, Epoch, CancellationToken.None);
 
         var loaded = await new ImageLoader(new BlobStore(work.Combine("cache2"))).LoadAllAsync(ImageSource.Parse("docker-archive:" + path), CancellationToken.None);
         Assert.Single(loaded.DistinctBy(l => l.Image.ManifestDigest));
@@ -32,7 +33,8 @@ public class ArchiveTests
         var manifest = ImageJson.ParseDockerArchiveManifest(contents.ReadJson("manifest.json", "test"), "test");
         Assert.Equal($"blobs/sha256/{image.ConfigDigest.Hex}", manifest[0].Config);
         Assert.Equal(image.Layers.Select(l => $"blobs/sha256/{l.Descriptor.Digest.Hex}"), manifest[0].Layers);
-        Assert.Equal(["example/app:1.0", "example/app:latest"], manifest[0].RepoTags!);
+        // Registry included, so Podman, which reads these names when index.json has several, does not put localhost/ in front.
+        Assert.Equal(["docker.io/example/app:1.0", "docker.io/example/app:latest", "docker.io/library/app:2", "127.0.0.1:5000/app:3", "localhost/app:4"], manifest[0].RepoTags!);
         await OciSchemas.AssertValidIndexAsync(Encoding.UTF8.GetString(contents.ReadJson("index.json", "test")));
         await OciSchemas.AssertValidLayoutAsync(Encoding.UTF8.GetString(contents.ReadJson("oci-layout", "test")));
     }

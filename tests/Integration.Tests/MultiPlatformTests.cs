@@ -6,24 +6,12 @@ namespace Sdk.Containers.Integration;
 [Collection(EnvironmentCollection.Name)]
 public sealed class MultiPlatformTests(TestEnvironment env, RegistryFixture registry) : IClassFixture<RegistryFixture>
 {
-    /// <summary>The hello sample, self-contained, for linux-x64 and linux-arm64.</summary>
-    private string SelfContainedForTwoPlatforms()
-    {
-        var project = env.CopySample("hello");
-        var csproj = Path.Combine(project, "hello.csproj");
-        File.WriteAllText(csproj, File.ReadAllText(csproj).Replace(
-            "</PropertyGroup>",
-            "<ContainerRuntimeIdentifiers>linux-x64;linux-arm64</ContainerRuntimeIdentifiers><SelfContained>true</SelfContained></PropertyGroup>",
-            StringComparison.Ordinal));
-        return project;
-    }
-
     [Fact]
     public void MultiRidPublishesInARowAndASingleRidOneBetweenThemAllSucceed()
     {
         env.Require();
         var host = registry.Server.Host;
-        var project = SelfContainedForTwoPlatforms();
+        var project = env.CopyHelloForTwoPlatforms();
         var archive = Path.Combine(project, "image.tar");
         string[] common = ["-p:PublishContainer=true", $"-p:ContainerBaseImage={host}/dotnet/runtime-deps-multi:10.0", $"-p:ContainerArchiveOutputPath={archive}"];
         void Multi(string what, params string[] more)
@@ -47,7 +35,7 @@ public sealed class MultiPlatformTests(TestEnvironment env, RegistryFixture regi
     {
         env.Require();
         var host = registry.Server.Host;
-        var project = SelfContainedForTwoPlatforms();
+        var project = env.CopyHelloForTwoPlatforms();
         var tag = $"multi-{Guid.NewGuid():N}"[..16];
         var binlog = Path.Combine(project, "multi.binlog");
         var archive = Path.Combine(project, "multi.tar");

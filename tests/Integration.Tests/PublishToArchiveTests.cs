@@ -168,7 +168,8 @@ public sealed class PublishToArchiveTests(TestEnvironment env)
         env.Require();
         var project = env.CopySample("hello");
         var result = env.Publish(project, ["-p:PublishContainer=true", $"-p:ContainerBaseImage=oci:{env.BaseLayout}:runtime"],
-            new Dictionary<string, string> { ["DOCKER_HOST"] = "unix:///nonexistent/docker.sock" }).AssertSuccess();
+            // Podman is installed for the tests too: CONTAINER_HOST sends it to a dead socket as DOCKER_HOST does Docker.
+            new Dictionary<string, string> { ["DOCKER_HOST"] = "unix:///nonexistent/docker.sock", ["CONTAINER_HOST"] = "unix:///nonexistent/podman.sock" }).AssertSuccess();
 
         var archive = Path.Combine(project, "bin", "Release", "net10.0", "container", "hello.tar");
         Assert.Contains($"warning CONTAINER1031: No Docker or Podman engine answered, so the image was written to {archive} instead", result.Output);

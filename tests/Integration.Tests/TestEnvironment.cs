@@ -109,6 +109,18 @@ public sealed class TestEnvironment : IDisposable
         return target;
     }
 
+    /// <summary>The hello sample, self-contained, for linux-x64 and linux-arm64.</summary>
+    public string CopyHelloForTwoPlatforms()
+    {
+        var project = CopySample("hello");
+        var csproj = Path.Combine(project, "hello.csproj");
+        File.WriteAllText(csproj, File.ReadAllText(csproj).Replace(
+            "</PropertyGroup>",
+            "<ContainerRuntimeIdentifiers>linux-x64;linux-arm64</ContainerRuntimeIdentifiers><SelfContained>true</SelfContained></PropertyGroup>",
+            StringComparison.Ordinal));
+        return project;
+    }
+
     /// <summary>Runs `dotnet publish` on a project with the given MSBuild properties.</summary>
     public ProcessResult Publish(string projectDirectory, IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
         => Run("dotnet", PublishArguments(projectDirectory, arguments), environment, TimeSpan.FromMinutes(5));

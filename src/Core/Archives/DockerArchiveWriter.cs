@@ -27,7 +27,7 @@ public static class DockerArchiveWriter
             var entries = names.Count == 0
                 ? [OciLayoutContent.IndexEntry(image, null)]
                 : names.Select(n => OciLayoutContent.IndexEntry(image, n)).ToArray();
-            var repoTags = names.Select(n => n.RepoTag).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
+            var repoTags = names.Select(QualifiedRepoTag).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
             await tar.AddFileAsync("index.json", OciLayoutContent.Index(entries), cancellationToken).ConfigureAwait(false);
             var manifest = new List<DockerArchiveManifestEntry>
             {
@@ -42,4 +42,11 @@ public static class DockerArchiveWriter
             await tar.AddFileAsync("oci-layout", OciLayoutContent.LayoutFile(), cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// A RepoTags name with its registry always written (docker.io/team/app:1, not team/app:1): Docker normalizes it
+    /// back to the familiar name on load, but Podman reads manifest.json whenever index.json holds more than one
+    /// name, and puts localhost/ in front of a name without a registry.
+    /// </summary>
+    private static string? QualifiedRepoTag(ImageReference name) => name.Tag is null ? null : name.WithDigest(null).ToString();
 }
