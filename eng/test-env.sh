@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs and starts what the integration tests talk to: a Docker engine of its own (vfs storage, no networking),
 # a containerd of its own, Podman configured for the tests alone, and the tools that read our output independently
-# (skopeo, umoci). Idempotent: running engines are reused. Nothing global is configured: each engine keeps its root,
+# (skopeo, umoci, the CycloneDX .NET tool). Idempotent: running engines are reused. Nothing global is configured: each engine keeps its root,
 # state, sockets and configuration under $ENV_DIR.
 # Prints the environment to use; `source <(eng/test-env.sh --print-env)` or let eng/test.sh do it.
+# `--tools` installs the .NET tools only (no engine started, nothing pruned).
 set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
 ENV_DIR="${SDK_CONTAINERS_TEST_ENV:-/tmp/sdkc-env}"
 SOCK="$ENV_DIR/docker.sock"
@@ -160,7 +162,21 @@ EOF
   fi
 }
 
+# The CycloneDX .NET tool reads a project's packages on its own (from project.assets.json): the SBOM test checks that
+# ours lists every runtime package it lists. Installed per checkout, through the configured NuGet source.
+CYCLONEDX_VERSION=6.3.1
+install_dotnet_tools() {
+  local dir="$ROOT/artifacts/tools/cyclonedx"
+  if [[ -x "$dir/dotnet-CycloneDX" ]] && grep -qx "$CYCLONEDX_VERSION" "$dir/.version" 2>/dev/null; then return; fi
+  log "installing the CycloneDX .NET tool $CYCLONEDX_VERSION into $dir"
+  rm -rf "$dir"
+  dotnet tool install CycloneDX --version "$CYCLONEDX_VERSION" --tool-path "$dir" >&2
+  echo "$CYCLONEDX_VERSION" >"$dir/.version"
+}
+
+if [[ "${1:-}" == "--tools" ]]; then install_dotnet_tools; exit 0; fi
 install_packages
+install_dotnet_tools
 start_docker
 prune_docker
 start_containerd

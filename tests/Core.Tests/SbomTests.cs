@@ -195,6 +195,8 @@ public sealed class SbomTests
     private static HashSet<(string, string, string)> SpdxRelationships(JsonElement spdx) => spdx.GetProperty("relationships").EnumerateArray()
         .Select(r => (r.GetProperty("spdxElementId").GetString()!, r.GetProperty("relationshipType").GetString()!, r.GetProperty("relatedSpdxElement").GetString()!)).ToHashSet();
 
+    private static List<string> OsPurls(SoftwareInventory inventory) => [.. inventory.OfKind(SoftwareKind.OperatingSystemPackage).Select(c => c.Purl!)];
+
     private static string SpdxId(JsonElement package) => package.GetProperty("SPDXID").GetString()!;
 
     private static string[] DependsOn(JsonElement bom, string reference) => bom.GetProperty("dependencies").EnumerateArray()
@@ -320,7 +322,7 @@ public sealed class SbomTests
             .File("var/lib/dpkg/status", "Package: newpkg\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.0\n")
             .Build();
         var replaced = await PublishInventory.ReadAsync(publish, "shop", null, null, "base", ImageOf(DebianBase(), opaque), store, CancellationToken.None);
-        Assert.Equal(["pkg:deb/debian/newpkg@2.0?arch=amd64&distro=debian-12"], replaced.OfKind(SoftwareKind.OperatingSystemPackage).Select(c => c.Purl));
+        Assert.Equal<string>(["pkg:deb/debian/newpkg@2.0?arch=amd64&distro=debian-12"], OsPurls(replaced));
         await WriteValidatedAsync(replaced, Subject());
     }
 
@@ -336,9 +338,7 @@ public sealed class SbomTests
             .File("usr/share/dotnet/shared/Microsoft.NETCore.App/10.0.2/System.Private.CoreLib.dll", "2")
             .Build(LayerCompression.Zstd);
         var onAlpine = await PublishInventory.ReadAsync(publish, "shop", null, null, "alpine-base", ImageOf(alpine), store, CancellationToken.None);
-        Assert.Equal(
-            ["pkg:apk/alpine/busybox@1.36.1-r29?arch=x86_64&distro=alpine-3.20.3", "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20.3"],
-            onAlpine.OfKind(SoftwareKind.OperatingSystemPackage).Select(c => c.Purl));
+        Assert.Equal<string>(["pkg:apk/alpine/busybox@1.36.1-r29?arch=x86_64&distro=alpine-3.20.3", "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20.3"], OsPurls(onAlpine));
         Assert.Contains(onAlpine.Components, c => c.Purl == "pkg:nuget/Microsoft.NETCore.App.Runtime.linux-musl-x64@10.0.2");
         Assert.Contains(onAlpine.Warnings, w => w.Contains("Microsoft.AspNetCore.App", StringComparison.Ordinal));
         await WriteValidatedAsync(onAlpine, Subject());
@@ -350,9 +350,7 @@ public sealed class SbomTests
             .File("var/lib/dpkg/status.d/netbase", "Package: netbase\nArchitecture: all\nVersion: 6.4\n")
             .Build(LayerCompression.None);
         var onDistroless = await PublishInventory.ReadAsync(publish, "shop", null, null, "distroless", ImageOf(distroless), store, CancellationToken.None);
-        Assert.Equal(
-            ["pkg:deb/debian/libc6@2.36-9%2Bdeb12u9?arch=amd64&distro=debian-12", "pkg:deb/debian/netbase@6.4?arch=all&distro=debian-12"],
-            onDistroless.OfKind(SoftwareKind.OperatingSystemPackage).Select(c => c.Purl));
+        Assert.Equal<string>(["pkg:deb/debian/libc6@2.36-9%2Bdeb12u9?arch=amd64&distro=debian-12", "pkg:deb/debian/netbase@6.4?arch=all&distro=debian-12"], OsPurls(onDistroless));
     }
 
     [Fact]
@@ -408,7 +406,7 @@ public sealed class SbomTests
         Assert.Contains(inventory.Components, c => c.Purl == "pkg:deb/debian/libc6@2.36-9%2Bdeb12u9?arch=amd64&distro=debian-12");
         Assert.Contains(new SoftwareRelationship(SoftwareInventory.SubjectRef, RelationshipKind.Contains, app.Ref), inventory.Relationships);
         Assert.Contains(new SoftwareRelationship(SoftwareInventory.SubjectRef, RelationshipKind.DescendantOf, inventory.BaseImage!.Ref), inventory.Relationships);
-        Assert.Contains(inventory.Warnings, w => w.StartsWith("/tools/broken.deps.json is not valid JSON", StringComparison.Ordinal));
+        Assert.Contains(inventory.Warnings, w => w.StartsWith("localhost:5000/shop:1.2.0: /tools/broken.deps.json is not valid JSON", StringComparison.Ordinal));
         await WriteValidatedAsync(inventory, Subject());
 
         var deleted = new LayerBuilder().Whiteout("app/shop.deps.json").Build();
@@ -441,6 +439,33 @@ public sealed class SbomTests
         var (plainSpdx, plainBom) = await WriteValidatedAsync(inventory, Subject());
         Assert.False(plainSpdx.TryGetProperty("externalDocumentRefs", out _));
         Assert.DoesNotContain("externalReferences", plainBom.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheBaseTreeAndTheSbomShareOnePassOverTheBasesLayers()
+    {
+        using var work = new TempDirectory();
+        var store = new BlobStore(work.Combine("store"));
+        var inMemory = DebianBase();
+        var blobPath = work.Combine("base-layer.blob");
+        await using (var blob = inMemory.OpenBlob())
+        await using (var file = File.Create(blobPath))
+        {
+            await blob.CopyToAsync(file);
+        }
+
+        var onDisk = new Layer(blobPath, inMemory.Descriptor, inMemory.DiffId);
+        var baseImage = ImageOf(onDisk);
+        var tree = new BaseTree.Finding();
+        var scan = PublishInventory.BaseScan();
+        await LayerTreeWalk.ReadAsync(baseImage.Layers, store, [tree, scan.Finding], CancellationToken.None);
+        Assert.Equal("usr/lib/os-release", tree.Tree.Resolve("etc/os-release", followLast: true));
+
+        // The layer is gone: what both need was kept by the one pass.
+        File.Delete(blobPath);
+        var inventory = await PublishInventory.ReadAsync(PublishFolder(work, FrameworkDependentDeps), "shop", null, null, "base", baseImage, store, CancellationToken.None);
+        Assert.Equal(2, inventory.OfKind(SoftwareKind.OperatingSystemPackage).Count());
+        Assert.Equal(tree.Tree.Count, (await BaseTree.ReadAsync(baseImage.Layers, store, CancellationToken.None)).Count);
     }
 
     [Fact]

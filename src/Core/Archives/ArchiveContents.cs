@@ -165,7 +165,8 @@ public sealed class ArchiveContents
         return string.Join('/', parts);
     }
 
-    private static string ResolveLink(string name, string target)
+    /// <summary>Where a symbolic link at <paramref name="name"/> points, as a path from the root.</summary>
+    internal static string ResolveLink(string name, string target)
     {
         if (target.StartsWith('/'))
         {

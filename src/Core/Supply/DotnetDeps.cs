@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Sdk.Containers.Supply;
 
@@ -22,14 +23,8 @@ internal sealed record DotnetDeps(string Source, string AppKey, IReadOnlyList<De
     /// project first, which is the fallback). Null with <paramref name="problem"/> when it is not a deps file.</summary>
     public static DotnetDeps? Parse(ReadOnlySpan<byte> json, string source, string assemblyName, out string? problem)
     {
-        DepsFileJson? file;
-        try
+        if (!SupplyJson.TryParse(json, SupplyJsonContext.Default.DepsFileJson, source, out var file, out problem))
         {
-            file = JsonSerializer.Deserialize(json, SupplyJsonContext.Default.DepsFileJson);
-        }
-        catch (JsonException ex)
-        {
-            problem = $"{source} is not valid JSON (line {ex.LineNumber + 1}): {ex.Message.Split(". Path:")[0].TrimEnd('.')}";
             return null;
         }
 
@@ -90,18 +85,11 @@ internal static class RuntimeConfig
 {
     public static IReadOnlyList<FrameworkRequest>? Parse(ReadOnlySpan<byte> json, string source, out string? problem)
     {
-        RuntimeConfigJson? file;
-        try
+        if (!SupplyJson.TryParse(json, SupplyJsonContext.Default.RuntimeConfigJson, source, out var file, out problem))
         {
-            file = JsonSerializer.Deserialize(json, SupplyJsonContext.Default.RuntimeConfigJson);
-        }
-        catch (JsonException ex)
-        {
-            problem = $"{source} is not valid JSON (line {ex.LineNumber + 1}): {ex.Message.Split(". Path:")[0].TrimEnd('.')}";
             return null;
         }
 
-        problem = null;
         var options = file?.RuntimeOptions;
         var frameworks = new List<FrameworkReferenceJson>();
         if (options?.Framework is { } one)
@@ -111,6 +99,26 @@ internal static class RuntimeConfig
 
         frameworks.AddRange(options?.Frameworks ?? []);
         return [.. frameworks.Where(f => f.Name is { Length: > 0 } && f.Version is { Length: > 0 }).Select(f => new FrameworkRequest(f.Name!, f.Version!))];
+    }
+}
+
+internal static class SupplyJson
+{
+    /// <summary>A JSON file of an app; false with what is wrong (file and line) when it does not parse.</summary>
+    public static bool TryParse<T>(ReadOnlySpan<byte> json, JsonTypeInfo<T> typeInfo, string source, out T? value, out string? problem)
+    {
+        try
+        {
+            value = JsonSerializer.Deserialize(json, typeInfo);
+            problem = null;
+            return true;
+        }
+        catch (JsonException ex)
+        {
+            value = default;
+            problem = $"{source} is not valid JSON (line {ex.LineNumber + 1}): {ex.Message.Split(". Path:")[0].TrimEnd('.')}";
+            return false;
+        }
     }
 }
 

@@ -10,6 +10,7 @@ namespace Sdk.Containers.Supply;
 /// their whiteouts.</summary>
 public static class FileSystemInventory
 {
+    /// <param name="imageName">The image, as its warnings name it.</param>
     public static async Task<SoftwareInventory> ReadAsync(string imageName, Image image, string? baseImageName, Digest? baseImageDigest,
         BlobStore store, CancellationToken cancellationToken)
     {
@@ -18,7 +19,7 @@ public static class FileSystemInventory
         var findings = scan.Findings!;
 
         var platform = image.Config.Platform;
-        var builder = new InventoryBuilder();
+        var builder = new InventoryBuilder { WarningPrefix = $"{imageName}: " };
         if (baseImageName is not null && baseImageDigest is { } digest)
         {
             builder.AddBaseImage(baseImageName, digest, platform);

@@ -206,7 +206,7 @@ internal sealed class FileSystemScan(bool apps) : ILayerChainFinding
     {
         foreach (var path in OsReleases)
         {
-            var resolved = _links.TryGetValue(path, out var link) ? Resolve(path, link) : path;
+            var resolved = _links.TryGetValue(path, out var link) ? Archives.ArchiveContents.ResolveLink(path, link) : path;
             if (_files.TryGetValue(resolved, out var data))
             {
                 return OsRelease.Parse(OsPackageDatabase.Text(data));
@@ -214,27 +214,6 @@ internal sealed class FileSystemScan(bool apps) : ILayerChainFinding
         }
 
         return null;
-    }
-
-    private static string Resolve(string path, string link)
-    {
-        var parts = link.StartsWith('/') ? new List<string>() : path.Split('/')[..^1].ToList();
-        foreach (var part in link.Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (part == "..")
-            {
-                if (parts.Count > 0)
-                {
-                    parts.RemoveAt(parts.Count - 1);
-                }
-            }
-            else if (part != ".")
-            {
-                parts.Add(part);
-            }
-        }
-
-        return string.Join('/', parts);
     }
 }
 

@@ -12,7 +12,10 @@ internal sealed class InventoryBuilder
     private readonly List<SoftwareRelationship> _relationships = [];
     private readonly List<string> _warnings = [];
 
-    public SoftwareInventory Build() => new(_components, _relationships, _warnings);
+    /// <summary>What each warning starts with (the image it is about).</summary>
+    public string WarningPrefix { get; init; } = string.Empty;
+
+    public SoftwareInventory Build() => new(_components, _relationships, _warnings.Select(w => WarningPrefix + w));
 
     public void Warn(IEnumerable<string> warnings) => _warnings.AddRange(warnings);
 
