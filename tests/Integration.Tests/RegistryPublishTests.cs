@@ -144,8 +144,10 @@ public sealed partial class RegistryPublishTests(TestEnvironment env, RegistryFi
         var project = env.CopySample("hello");
         var result = PublishWithBinlog(server, binlog, CredentialEnvironment(work, server, source, RegistryServer.Password), project).AssertSuccess();
 
-        // Nor in any file the build wrote: the project's bin, obj and publish folders, and the blob store and its records.
-        Secrets.AssertAbsentFromFiles(RegistryServer.Password, project, env.Cache);
+        // Nor in any file the build wrote: the project's bin, obj and publish folders, and the blob store and its records;
+        // nor in anything it pushed — the SBOM and provenance attached to the image among them.
+        Secrets.AssertAbsentFromFiles(RegistryServer.Password, project, env.Cache, server.StorageRoot);
+        Assert.True(Directory.EnumerateDirectories(server.StorageRoot, "sha256-*", SearchOption.AllDirectories).Any(), "the push attached no documents (no referrers tag in the registry's storage)");
 
         using (var inspect = SkopeoInspect($"{server.Host}/hello:latest", $"--creds={RegistryServer.User}:{RegistryServer.Password}"))
         {

@@ -76,6 +76,15 @@ public sealed class SupplyChainTests(TestEnvironment env, RegistryFixture regist
             Assert.Equal(descriptor.ArtifactType, referrer.Manifest.ArtifactType);
         }
 
+        // The SBOM: SPDX 2.3 that the schema accepts, with the app's package (and its SHA-512) and the base's Debian
+        // packages (the test base images record them in var/lib/dpkg/status, as Debian's do).
+        var sbom = await reader.ReadAsync(listed.Single(d => d.ArtifactType == "application/spdx+json"), CancellationToken.None);
+        var sbomText = Encoding.UTF8.GetString(sbom.Document);
+        var errors = (await NJsonSchema.JsonSchema.FromFileAsync(Path.Combine(RepoPaths.Shared, "conformance", "sbom", "spdx-2.3.schema.json"))).Validate(sbomText);
+        Assert.True(errors.Count == 0, string.Join("; ", errors.Select(e => $"{e.Path}: {e.Kind}")));
+        Assert.Contains("pkg:nuget/Humanizer.Core@2.14.1", sbomText, StringComparison.Ordinal);
+        Assert.Contains("pkg:deb/debian/libc6@", sbomText, StringComparison.Ordinal);
+
         // The image is pulled and copied as before.
         using (var inspect = JsonDocument.Parse(TestEnvironment.Run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", $"docker://{host}/supply/app:1.0"]).AssertSuccess().StandardOutput))
         {
@@ -108,6 +117,54 @@ public sealed class SupplyChainTests(TestEnvironment env, RegistryFixture regist
         TestEnvironment.Cli(["copy", $"{host}/supply/app:1.0", $"{host}/supply/nosbom:1.0", "--sbom=false", "--cache", work.Combine("cli-cache")]).AssertSuccess();
         var provenanceOnly = await new ReferrersReader(session.For(host).ForPull("supply/nosbom")).ListAsync(digest, CancellationToken.None);
         Assert.Equal([ProvenanceStatement.MediaType], provenanceOnly.Select(d => d.ArtifactType!));
+    }
+
+    [Fact]
+    public async Task AnImageOnABaseWithAnSbomLinksTheBasesSbom()
+    {
+        env.Require();
+        using var work = App();
+        var host = registry.Server.Host;
+        var first = await PublishAsync(Request(work, host, "supply/base"), work.Combine("cache"));
+        using var session = new RegistrySession(new RegistryOptions(), NullBuildLog.Instance);
+        var baseSbom = (await new ReferrersReader(session.For(host).ForPull("supply/base")).ListAsync(first.Image.ManifestDigest, CancellationToken.None))
+            .Single(d => d.ArtifactType == "application/spdx+json");
+
+        var onTop = await PublishAsync(Request(work, host, "supply/ontop") with { BaseImage = $"{host}/supply/base:1.0" }, work.Combine("cache"));
+        var repository = session.For(host).ForPull("supply/ontop");
+        var reader = new ReferrersReader(repository);
+        var sbom = await reader.ReadAsync((await reader.ListAsync(onTop.Image.ManifestDigest, CancellationToken.None)).Single(d => d.ArtifactType == "application/spdx+json"), CancellationToken.None);
+        Assert.Contains(baseSbom.Digest.ToString(), Encoding.UTF8.GetString(sbom.Document), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnMsBuildPushRecordsTheSourceRevisionAndNoCredentialOfTheRepositoryUrl()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        var host = registry.Server.Host;
+        var project = env.CopySample("hello");
+        env.Publish(project, [
+            "-p:PublishContainer=true",
+            $"-p:ContainerBaseImage={host}/dotnet/runtime:10.0",
+            $"-p:ContainerRegistry={host}",
+            "-p:ContainerRepository=supply/msbuild",
+            "-p:ContainerProvenance=max",
+            "-p:RepositoryUrl=https://ci-bot:tok3n-in-the-url@git.example.com/team/hello.git",
+            "-p:SourceRevisionId=fedcba9876543210fedcba9876543210fedcba98",
+        ]).AssertSuccess();
+
+        var provenance = TestEnvironment.Cli(["inspect", $"{host}/supply/msbuild:latest", "--provenance", "--cache", work.Combine("cache")]).AssertSuccess().StandardOutput;
+        Assert.Contains("\"gitCommit\":\"fedcba9876543210fedcba9876543210fedcba98\"", provenance, StringComparison.Ordinal);
+        Assert.Contains("git+https://git.example.com/team/hello.git", provenance, StringComparison.Ordinal);
+        Assert.DoesNotContain("tok3n-in-the-url", provenance, StringComparison.Ordinal);
+        Assert.Contains("/app/hello.dll", provenance, StringComparison.Ordinal);
+
+        // The SBOM of a real publish: the app from its deps.json, the runtime the base holds, the base's packages.
+        var sbom = TestEnvironment.Cli(["inspect", $"{host}/supply/msbuild:latest", "--sbom", "--cache", work.Combine("cache")]).AssertSuccess().StandardOutput;
+        Assert.Contains("pkg:deb/debian/libc6@", sbom, StringComparison.Ordinal);
+        using var spdx = JsonDocument.Parse(sbom);
+        Assert.Contains(spdx.RootElement.GetProperty("packages").EnumerateArray(), p => p.GetProperty("name").GetString() == "hello");
     }
 
     [Fact]

@@ -7,15 +7,13 @@ namespace Sdk.Containers.Archives;
 /// <summary>Writes an oci-archive: an OCI image layout in a tarball.</summary>
 public static class OciArchiveWriter
 {
-    public static async Task WriteAsync(Image image, ImageReference? name, string path, DateTimeOffset timestamp, CancellationToken cancellationToken, IReadOnlyList<Supply.Referrer>? referrers = null)
+    public static async Task WriteAsync(Image image, ImageReference? name, string path, DateTimeOffset timestamp, CancellationToken cancellationToken)
     {
-        referrers ??= [];
         await using var file = AtomicFile.Create(path);
         await using (var tar = new TarArchiveWriter(file.Stream, timestamp))
         {
             await OciLayoutContent.WriteBlobsAsync(tar, image, cancellationToken).ConfigureAwait(false);
-            await OciLayoutContent.WriteReferrersAsync(tar, referrers, cancellationToken).ConfigureAwait(false);
-            await tar.AddFileAsync("index.json", OciLayoutContent.Index([OciLayoutContent.IndexEntry(image, name), .. referrers.Select(r => r.Descriptor)]), cancellationToken).ConfigureAwait(false);
+            await tar.AddFileAsync("index.json", OciLayoutContent.Index([OciLayoutContent.IndexEntry(image, name)]), cancellationToken).ConfigureAwait(false);
             await tar.AddFileAsync("oci-layout", OciLayoutContent.LayoutFile(), cancellationToken).ConfigureAwait(false);
         }
 
@@ -23,9 +21,8 @@ public static class OciArchiveWriter
     }
 
     /// <summary>An oci-archive of several platforms' images under one index, named in index.json.</summary>
-    public static async Task WriteIndexAsync(IReadOnlyList<Image> images, byte[] indexBytes, string indexMediaType, ImageReference? name, string path, DateTimeOffset timestamp, CancellationToken cancellationToken, IReadOnlyList<Supply.Referrer>? referrers = null)
+    public static async Task WriteIndexAsync(IReadOnlyList<Image> images, byte[] indexBytes, string indexMediaType, ImageReference? name, string path, DateTimeOffset timestamp, CancellationToken cancellationToken)
     {
-        referrers ??= [];
         await using var file = AtomicFile.Create(path);
         await using (var tar = new TarArchiveWriter(file.Stream, timestamp))
         {
@@ -43,8 +40,7 @@ public static class OciArchiveWriter
                 Size = indexBytes.Length,
                 Annotations = OciLayoutContent.NameAnnotations(name),
             };
-            await OciLayoutContent.WriteReferrersAsync(tar, referrers, cancellationToken).ConfigureAwait(false);
-            await tar.AddFileAsync("index.json", OciLayoutContent.Index([entry, .. referrers.Select(r => r.Descriptor)]), cancellationToken).ConfigureAwait(false);
+            await tar.AddFileAsync("index.json", OciLayoutContent.Index([entry]), cancellationToken).ConfigureAwait(false);
             await tar.AddFileAsync("oci-layout", OciLayoutContent.LayoutFile(), cancellationToken).ConfigureAwait(false);
         }
 

@@ -64,20 +64,4 @@ internal static class OciLayoutContent
         => referrers.SelectMany(r => new[] { (r.DocumentDescriptor.Digest, r.Document), (r.ManifestDigest, r.ManifestBytes) })
             .Append((Supply.Referrer.EmptyConfigDescriptor.Digest, Supply.Referrer.EmptyConfig.ToArray()))
             .DistinctBy(b => b.Item1);
-
-    public static async Task WriteReferrersAsync(TarArchiveWriter tar, IReadOnlyList<Supply.Referrer> referrers, CancellationToken cancellationToken)
-    {
-        if (referrers.Count == 0)
-        {
-            return;
-        }
-
-        foreach (var (digest, bytes) in ReferrerBlobs(referrers))
-        {
-            if (!tar.Contains(BlobPath(digest)))
-            {
-                await tar.AddFileAsync(BlobPath(digest), bytes, cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
 }

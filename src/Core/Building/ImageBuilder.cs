@@ -38,6 +38,9 @@ public sealed class ImageBuilder
 
     public ImageFormat Format { get; set; }
 
+    /// <summary>The diff_ids of the layers so far, base first.</summary>
+    public IReadOnlyList<Digests.Digest> DiffIds => _layers.Select(l => l.DiffId).ToArray();
+
     /// <summary>The image creation time; null keeps the base's.</summary>
     public DateTimeOffset? Created { get; set; }
 

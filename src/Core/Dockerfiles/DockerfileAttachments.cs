@@ -25,12 +25,7 @@ public static class DockerfileAttachments
         var created = Publishing.PublishAttachments.CreatedOf(image);
         var documents = new List<(string Kind, string MediaType, byte[] Bytes)>();
 
-        // The base is the image whose layers the final image starts with (the most of them, when FROM images build
-        // on each other); the others were read only to copy from.
-        var diffIds = image.Config.RootFs.DiffIds;
-        var baseImage = result.Images
-            .Where(i => i.DiffIds.Count > 0 && i.DiffIds.Count <= diffIds.Count && i.DiffIds.SequenceEqual(diffIds.Take(i.DiffIds.Count)))
-            .MaxBy(i => i.DiffIds.Count);
+        var baseImage = ResolvedImage.BaseOf(result.Images, image.Config.RootFs.DiffIds);
         if (options.Sbom is { } format)
         {
             var inventory = await FileSystemInventory.ReadAsync(subjectName, image, baseImage?.Source, baseImage?.Digest, store, cancellationToken).ConfigureAwait(false);

@@ -75,6 +75,7 @@ public sealed class DockerfileBuilder(ImageServices imageServices, IBuildProgres
             }
 
             ApplyAnnotations(builder, request.Annotations, name);
+            ApplyBaseAnnotations(builder, images.Resolved);
             var image = builder.Build();
             var counters = services.Counters;
             counters.Mounts = workspace.Mounts;
@@ -96,6 +97,21 @@ public sealed class DockerfileBuilder(ImageServices imageServices, IBuildProgres
         }
 
         return result;
+    }
+
+    // As buildx: an OCI manifest names the base its layers start on, by digest, and by name when it came from a registry.
+    private static void ApplyBaseAnnotations(ImageBuilder builder, IReadOnlyList<ResolvedImage> images)
+    {
+        if (builder.Format != ImageFormat.Oci || ResolvedImage.BaseOf(images, builder.DiffIds) is not { } baseImage)
+        {
+            return;
+        }
+
+        builder.SetAnnotation(ImageAnnotations.BaseDigest, baseImage.Digest.ToString());
+        if (ImageSource.Parse(baseImage.Source) is { Transport: ImageTransport.Registry } source && References.ImageReference.TryParse(source.Location, out var reference))
+        {
+            builder.SetAnnotation(ImageAnnotations.BaseName, reference.WithDigest(null).ToString());
+        }
     }
 
     private static void ApplyAnnotations(ImageBuilder builder, IReadOnlyDictionary<string, string> annotations, string dockerfile)

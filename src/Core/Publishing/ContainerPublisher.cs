@@ -168,7 +168,7 @@ public sealed class ContainerPublisher(ImageServices services)
         if (attachments.Any)
         {
             var subjectName = names.Count > 0 ? $"{names[0].Registry}/{names[0].Repository}" : repository;
-            artifact = artifact.WithReferrers(await PublishAttachments.CreateAsync(request, attachments, image, subjectName, source, baseImage.Image, plans, layers, store, log, cancellationToken).ConfigureAwait(false));
+            artifact = artifact.WithReferrers(await PublishAttachments.CreateAsync(request, attachments, image, subjectName, source, baseImage.Image, plans, layers, store, services.Registries, log, cancellationToken).ConfigureAwait(false));
         }
 
         var results = await ImageDelivery.SendAsync(artifact, names, targets, log, cancellationToken).ConfigureAwait(false);

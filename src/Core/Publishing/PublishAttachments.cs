@@ -23,6 +23,7 @@ internal static class PublishAttachments
         IReadOnlyList<LayerPlan> plans,
         IReadOnlyList<Layer> layers,
         BlobStore store,
+        Registry.RegistrySession registries,
         IBuildLog log,
         CancellationToken cancellationToken)
     {
@@ -36,7 +37,13 @@ internal static class PublishAttachments
         }
         else if (options.Sbom is { } format)
         {
-            var inventory = await PublishInventory.ReadAsync(request.PublishDirectory, request.AssemblyName, request.AppVersion, request.PackageId, baseSource.ToString(), baseImage, store, cancellationToken).ConfigureAwait(false);
+            var inventory = (await PublishInventory.ReadAsync(request.PublishDirectory, request.AssemblyName, request.AppVersion, request.PackageId, baseSource.ToString(), baseImage, store, cancellationToken).ConfigureAwait(false))
+                .WithBaseImageSbom(await BaseImageSbom.FindAsync(baseSource, baseImage, registries, log, cancellationToken).ConfigureAwait(false));
+            foreach (var warning in inventory.Warnings)
+            {
+                log.Info($"SBOM: {warning}");
+            }
+
             var subject = new SbomSubject(subjectName, image.ManifestDigest, image.Config.Platform, created);
             documents.Add((format == SbomFormat.Spdx ? "spdx.json" : "cdx.json", SbomDocument.MediaType(format), SbomDocument.Write(format, inventory, subject)));
         }

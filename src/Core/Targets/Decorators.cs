@@ -15,14 +15,14 @@ public sealed class UpToDateFileTarget(IImageTarget inner, string path, BuildCac
         var familiar = names.Select(n => n.FamiliarName).ToArray();
         var seconds = timestamp.ToUnixTimeSeconds();
         if (cache.TryGet(CacheKinds.Outputs, key, out var written) && written.FileStamp == BuildCache.FileStamp(path)
-            && written.Digest == artifact.ContentDigest && written.Timestamp == seconds && written.Names.SequenceEqual(familiar, StringComparer.Ordinal))
+            && written.Digest == artifact.Digest && written.Timestamp == seconds && written.Names.SequenceEqual(familiar, StringComparer.Ordinal))
         {
             log.Info($"{path} is up to date: it already holds {TargetNames.Describe(names)} ({artifact.Digest})");
             return new TargetResult { ArchivePath = path };
         }
 
         var result = await inner.WriteAsync(artifact, names, cancellationToken).ConfigureAwait(false);
-        await cache.SetAsync(CacheKinds.Outputs, key, new OutputRecord(artifact.ContentDigest, familiar, seconds, BuildCache.FileStamp(path)), cancellationToken).ConfigureAwait(false);
+        await cache.SetAsync(CacheKinds.Outputs, key, new OutputRecord(artifact.Digest, familiar, seconds, BuildCache.FileStamp(path)), cancellationToken).ConfigureAwait(false);
         return result;
     }
 }

@@ -18,7 +18,11 @@ public sealed class DockerArchiveTarget(string path, DateTimeOffset timestamp, I
         => new(ErrorCodes.InvalidOutput, $"A build for several platforms ({artifact.Platforms}) makes an index, which a {what} cannot hold here; use --output type=oci,dest=FILE.tar, --push, or --load (this machine's platform).");
 }
 
-/// <summary>An oci-archive: an OCI image layout in a tarball, holding one image or an index with every platform's.</summary>
+/// <summary>
+/// An oci-archive: an OCI image layout in a tarball, holding one image or an index with every platform's. Attached
+/// documents stay out: an archive is for engines and `docker load`, whose importers take every index.json entry for
+/// an image (an OCI layout directory, or ContainerSbomDirectory, holds them).
+/// </summary>
 public sealed class OciArchiveTarget(string path, DateTimeOffset timestamp, IBuildLog log) : IImageTarget
 {
     private static readonly ImageReference UnnamedIndex = ImageReference.Parse("image:latest");
@@ -30,12 +34,12 @@ public sealed class OciArchiveTarget(string path, DateTimeOffset timestamp, IBui
         var name = names.FirstOrDefault() ?? (artifact.Index is null ? null : UnnamedIndex);
         if (artifact.Index is { } index)
         {
-            await OciArchiveWriter.WriteIndexAsync(artifact.Images, index.Bytes, index.MediaType, name, path, timestamp, cancellationToken, artifact.Referrers).ConfigureAwait(false);
+            await OciArchiveWriter.WriteIndexAsync(artifact.Images, index.Bytes, index.MediaType, name, path, timestamp, cancellationToken).ConfigureAwait(false);
             log.Info($"Wrote the index of {artifact.Platforms} as {name!.FamiliarName} to the oci-archive {path} (digest {index.Digest})");
         }
         else
         {
-            await OciArchiveWriter.WriteAsync(artifact.Images[0], name, path, timestamp, cancellationToken, artifact.Referrers).ConfigureAwait(false);
+            await OciArchiveWriter.WriteAsync(artifact.Images[0], name, path, timestamp, cancellationToken).ConfigureAwait(false);
             log.Info($"Wrote {TargetNames.Describe(name is null ? [] : [name])} to the oci-archive {path} (digest {artifact.Digest})");
         }
 

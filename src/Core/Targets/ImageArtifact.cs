@@ -30,11 +30,6 @@ public sealed class ImageArtifact
     /// <summary>What a registry or layout names it by: the index's digest, or the image manifest's.</summary>
     public Digest Digest => Index?.Digest ?? Images[0].ManifestDigest;
 
-    /// <summary>What a file holding this artifact holds: the image's digest, or with documents attached, a digest over it and theirs.</summary>
-    public Digest ContentDigest => Referrers.Count == 0
-        ? Digest
-        : Digest.Compute(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', Referrers.Select(r => r.ManifestDigest.ToString()).Prepend(Digest.ToString()))));
-
     /// <summary>Documents attached to the images (SBOMs, provenance): registries and layouts get them, archives for an engine do not.</summary>
     public IReadOnlyList<Supply.Referrer> Referrers { get; }
 

@@ -48,4 +48,14 @@ internal sealed class BuildImages(BuildInputs inputs, BuildServices services, Im
 }
 
 /// <summary>An image a build named, where it came from, and its manifest digest.</summary>
-public sealed record ResolvedImage(string Name, string Source, Digests.Digest Digest, IReadOnlyList<Digests.Digest> DiffIds);
+public sealed record ResolvedImage(string Name, string Source, Digests.Digest Digest, IReadOnlyList<Digests.Digest> DiffIds)
+{
+    /// <summary>
+    /// The base of an image with these diff_ids: the image read whose layers it starts with (the most of them, when
+    /// FROM images build on each other); the others were read only to copy from.
+    /// </summary>
+    public static ResolvedImage? BaseOf(IReadOnlyList<ResolvedImage> images, IReadOnlyList<Digests.Digest> diffIds)
+        => images
+            .Where(i => i.DiffIds.Count > 0 && i.DiffIds.Count <= diffIds.Count && i.DiffIds.SequenceEqual(diffIds.Take(i.DiffIds.Count)))
+            .MaxBy(i => i.DiffIds.Count);
+}
