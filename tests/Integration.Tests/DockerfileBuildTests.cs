@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Formats.Tar;
 using System.Security.Cryptography;
 using Sdk.Containers.Archives;
+using Sdk.Containers.Supply;
 using Sdk.Containers.Unpacking;
 
 namespace Sdk.Containers.Integration;
@@ -187,6 +188,42 @@ public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture 
         Assert.Contains("FINISHED", tty.Output);
         Assert.Contains("error CONTAINER3022: Dockerfile:3: RUN echo about to fail && exit 3 failed", tty.Output);
         Assert.True(tty.Output.IndexOf("FINISHED", StringComparison.Ordinal) < tty.Output.IndexOf("error CONTAINER3022", StringComparison.Ordinal), "the display is closed before the error is written");
+    }
+
+    [Fact]
+    public async Task ABuildsSbomListsWhatTheFinalFileSystemHoldsAndItsProvenanceTheDockerfile()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        work.WriteFile("context/status", "Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:1.2.13.dfsg-1\n\nPackage: gone\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1.0\n");
+        work.WriteFile("context/app/web.dll", "IL");
+        work.WriteFile("context/app/web.deps.json", """
+            {"runtimeTarget":{"name":".NETCoreApp,Version=v10.0"},
+             "targets":{".NETCoreApp,Version=v10.0":{"web/1.0.0":{"dependencies":{"Humanizer.Core":"2.14.1"},"runtime":{"web.dll":{}}},"Humanizer.Core/2.14.1":{"runtime":{"lib/net6.0/Humanizer.dll":{}}}}},
+             "libraries":{"web/1.0.0":{"type":"project","serviceable":false,"sha512":""},"Humanizer.Core/2.14.1":{"type":"package","serviceable":true,"sha512":"sha512-yhlUp8YpIkS7tG9m5kmmNr9qCnMWn8rOsVyG2AJCi6x8WjwUmd8ifc/1oXGA2Bm2V0eJdtdHmKrz8h+PmMdRVA==","path":"humanizer.core/2.14.1"}}}
+            """);
+        const string dockerfile = "ARG BASE\nFROM ${BASE}\nCOPY status /var/lib/dpkg/status\nCOPY app/ /app/\n";
+        var context = Context(work, dockerfile);
+        var layout = work.Combine("layout");
+        var documents = work.Combine("documents");
+        Cli("build", context, "--build-arg", $"BASE={fixture.BaseImage}", "-t", "sbomtest/web:1", "--progress=plain", "--sbom=cyclonedx", "--provenance=mode=max",
+            "--sbom-dir", documents, "--output", $"type=oci,dest={layout},tar=false", "--cache", fixture.Cache).AssertSuccess();
+
+        var sbom = File.ReadAllText(Path.Combine(documents, "web.linux-amd64.cdx.json"));
+        await Sdk.Containers.Tests.SbomSchemas.AssertValidCycloneDxAsync(sbom);
+        Assert.Contains("pkg:nuget/Humanizer.Core@2.14.1", sbom, StringComparison.Ordinal);
+        Assert.Contains("pkg:deb/debian/zlib1g@", sbom, StringComparison.Ordinal);
+        Assert.DoesNotContain("pkg:deb/debian/gone@", sbom, StringComparison.Ordinal);
+
+        var provenance = File.ReadAllText(Path.Combine(documents, "web.linux-amd64.provenance.json"));
+        var dockerfileDigest = Digests.Digest.Compute(System.Text.Encoding.UTF8.GetBytes(dockerfile));
+        Assert.Contains($"\"sha256\":\"{dockerfileDigest.Hex}\"", provenance, StringComparison.Ordinal);
+        Assert.Contains(Provenance.BuildTypeDockerfile, provenance, StringComparison.Ordinal);
+
+        // The layout holds both beside the image; our inspect finds them there, umoci still reads the image by tag.
+        TestEnvironment.Run("/usr/bin/umoci", ["stat", "--image", $"{layout}:1"]).AssertSuccess();
+        var fromLayout = Cli("inspect", layout, "--sbom", "--cache", fixture.Cache).AssertSuccess().StandardOutput;
+        Assert.Equal(sbom, fromLayout.TrimEnd('\n'));
     }
 
     [Fact]
