@@ -31,7 +31,7 @@ internal static class AttachedDocuments
         }
     }
 
-    public static bool IsSbom(Referrer referrer) => referrer.ArtifactType is "application/spdx+json" or "application/vnd.cyclonedx+json";
+    public static bool IsSbom(Referrer referrer) => referrer.ArtifactType is SbomDocument.SpdxMediaType or SbomDocument.CycloneDxMediaType;
 
     public static bool IsProvenance(Referrer referrer) => referrer.ArtifactType == ProvenanceStatement.MediaType;
 

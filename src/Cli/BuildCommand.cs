@@ -106,8 +106,8 @@ internal static class BuildCommand
             var targets = outputList.Select(o => o.ToTarget(services.Registries, request.LayerTimestamp, log)).ToArray();
             var attachments = Supply.AttachmentOptions.Resolve(parse.GetValue(sbom), parse.GetValue(provenance), parse.GetValue(sbomDirectory), pushes: outputList.Any(o => o.Kind == OutputKind.Registry), "--sbom", "--provenance");
             var subjectName = names.Length > 0 ? $"{names[0].Registry}/{names[0].Repository}" : "image";
-            async Task<IReadOnlyList<Supply.Referrer>> AttachAsync(DockerfileBuildResult built, DockerfileBuildRequest asked)
-                => attachments.Any ? await Dockerfiles.DockerfileAttachments.CreateAsync(asked, built, attachments, subjectName, "cli", services.Store, log, token) : [];
+            async Task<IReadOnlyList<Supply.Referrer>> AttachAsync(DockerfileBuildResult built, DockerfileBuildRequest asked, Image? reserialised = null)
+                => attachments.Any ? await Dockerfiles.DockerfileAttachments.CreateAsync(asked, built, attachments, subjectName, "cli", services.Store, log, token, reserialised) : [];
             if (outputList.Count == 0)
             {
                 log.Warning(ErrorCodes.NoOutput, "No output was given, so the image stays in the build cache only; add --load, --push or --output type=docker,dest=FILE.");
@@ -117,11 +117,14 @@ internal static class BuildCommand
             {
                 var images = new List<Image>();
                 var referrers = new List<Supply.Referrer>();
+                var builder = new DockerfileBuilder(services, progress);
                 foreach (var target in platforms)
                 {
                     log.Info($"Building for {target}");
-                    var asked = request with { Platform = target };
-                    var built = await new DockerfileBuilder(services, progress).BuildAsync(asked, token);
+
+                    // The cache is exported once, after the last platform, with the steps of all of them.
+                    var asked = request with { Platform = target, CacheTo = target == platforms[^1] ? request.CacheTo : [] };
+                    var built = await builder.BuildAsync(asked, token);
                     images.Add(built.Image);
                     referrers.AddRange(await AttachAsync(built, asked));
                 }
@@ -142,7 +145,8 @@ internal static class BuildCommand
 
             var result = await new DockerfileBuilder(services, progress).BuildAsync(request, token);
 
-            await ImageDelivery.SendAsync(ImageArtifact.Of(result.Image).WithReferrers(await AttachAsync(result, request)), names, targets, log, token);
+            var artifact = ImageArtifact.Of(result.Image).WithReferrers(await AttachAsync(result, request), (image, _) => AttachAsync(result, request, image));
+            await ImageDelivery.SendAsync(artifact, names, targets, log, token);
             if (parse.GetValue(imageIdFile) is { } idFile)
             {
                 await File.WriteAllTextAsync(idFile, result.Image.ConfigDigest.ToString(), token);

@@ -4,14 +4,17 @@ using Sdk.Containers.Storage;
 
 namespace Sdk.Containers.Cli;
 
-/// <summary>`prune`: as `docker builder prune`, for the snapshot store and what interrupted builds left.</summary>
+/// <summary>
+/// `prune`: as `docker builder prune`, for the whole cache: the snapshot store, the blob store with its records and
+/// layer scans, and what interrupted builds left. Least recently used goes first, snapshots and files alike.
+/// </summary>
 internal static class PruneCommand
 {
     public static Command Create()
     {
-        var all = new Option<bool>("--all", "-a") { Description = "Remove every snapshot, not only those unused for a week." };
-        var keep = new Option<string?>("--keep-storage") { Description = "Remove least recently used snapshots until they take at most SIZE (bytes, or with KB, MB, GB)." };
-        var command = new Command("prune", "Remove unpacked layers (snapshots) of Dockerfile builds, and what interrupted builds left.") { all, keep };
+        var all = new Option<bool>("--all", "-a") { Description = "Remove everything, not only what was unused for a week." };
+        var keep = new Option<string?>("--keep-storage") { Description = "Remove least recently used snapshots, blobs and records until the cache takes at most SIZE (bytes, or with KB, MB, GB)." };
+        var command = new Command("prune", "Remove cached snapshots, blobs and build records, and what interrupted builds left.") { all, keep };
         command.Options.Add(ImageCommandContext.Cache);
         command.SetAction((parse, token) => CliErrors.RunAsync(() =>
         {
@@ -23,29 +26,48 @@ internal static class PruneCommand
             }
 
             var snapshots = SnapshotStore.ForCache(store);
-            using var alone = snapshots.TryExclusive()
-                ?? throw new ContainerException(ErrorCodes.SnapshotStoreBusy, $"A build is using the snapshot store of {store.Root}; prune when it has finished.");
-            var before = snapshots.List();
-            (int Count, long Bytes) removed;
-            if (parse.GetValue(keep) is { } size)
+            using var snapshotsAlone = snapshots.TryExclusive();
+            using var storeAlone = snapshotsAlone is null ? null : store.TryExclusive();
+            if (storeAlone is null)
             {
-                removed = snapshots.Evict(ParseSize(size));
-            }
-            else if (parse.GetValue(all))
-            {
-                removed = snapshots.Evict(0);
-            }
-            else
-            {
-                var weekAgo = DateTime.UtcNow.AddDays(-7);
-                removed = snapshots.Evict(before.Where(s => s.LastUsed >= weekAgo).Sum(s => s.Size));
+                throw new ContainerException(ErrorCodes.SnapshotStoreBusy, $"A build is using the cache {store.Root}; prune when it has finished.");
             }
 
-            Console.WriteLine($"Removed {removed.Count} of {before.Count} snapshots, {removed.Bytes / 1048576.0:F1} MB; {snapshots.List().Sum(s => s.Size) / 1048576.0:F1} MB kept.");
+            var entries = snapshots.List().Select(s => new Entry(s.Directory, s.Size, s.LastUsed, Snapshot: true))
+                .Concat(StoreEviction.List(store).Select(f => new Entry(f.Path, f.Size, f.LastUsed, Snapshot: false)))
+                .OrderBy(e => e.LastUsed).ThenBy(e => e.Path, StringComparer.Ordinal)
+                .ToList();
+            var keepBytes = parse.GetValue(keep) is { } size ? ParseSize(size)
+                : parse.GetValue(all) ? 0
+                : entries.Where(e => e.LastUsed >= DateTime.UtcNow.AddDays(-7)).Sum(e => e.Size);
+
+            var total = entries.Sum(e => e.Size);
+            var removed = new List<Entry>();
+            foreach (var entry in entries.TakeWhile(_ => total > keepBytes))
+            {
+                if (entry.Snapshot)
+                {
+                    SnapshotStore.Remove(entry.Path);
+                }
+                else
+                {
+                    File.Delete(entry.Path);
+                }
+
+                total -= entry.Size;
+                removed.Add(entry);
+            }
+
+            StoreEviction.CleanPartials(store);
+            static double Mb(IEnumerable<Entry> e) => e.Sum(x => x.Size) / 1048576.0;
+            var (gone, goneFiles) = (removed.Where(e => e.Snapshot).ToList(), removed.Where(e => !e.Snapshot).ToList());
+            Console.WriteLine($"Removed {gone.Count} of {entries.Count(e => e.Snapshot)} snapshots ({Mb(gone):F1} MB) and {goneFiles.Count} of {entries.Count(e => !e.Snapshot)} blobs and records ({Mb(goneFiles):F1} MB); {total / 1048576.0:F1} MB kept.");
             return Task.FromResult(0);
         }));
         return command;
     }
+
+    private sealed record Entry(string Path, long Size, DateTime LastUsed, bool Snapshot);
 
     public static long ParseSize(string text)
     {

@@ -136,6 +136,8 @@ public static class ErrorCodes
 
     public const string SbomInputUnreadable = "CONTAINER3040";
 
+    public const string DocumentsLeftOut = "CONTAINER3041";
+
     public static IReadOnlyList<ErrorCode> Catalog { get; } =
     [
         new(Cancelled, "The build was cancelled; nothing was written"),
@@ -201,5 +203,6 @@ public static class ErrorCodes
         new(InvalidCache, "A bad `--cache-to`/`--cache-from` (or `ContainerCacheTo`/`ContainerCacheFrom` with `ContainerDockerfile`)"),
         new(CacheUnreadable, "(warning) A `--cache-from` cache that cannot be read or is not one of ours: the build goes on without it"),
         new(SbomInputUnreadable, "No SBOM can be made: the publish folder's `<app>.deps.json` is missing or unreadable, or its `.runtimeconfig.json` is not JSON"),
+        new(DocumentsLeftOut, "(warning) An output that re-serialises the image (type=oci of a Docker-format image) could not make its SBOM and provenance again for the new digest, so it holds the image without them"),
     ];
 }

@@ -8,15 +8,25 @@ namespace Sdk.Containers;
 /// it calls: the blob store and its build cache, the registry session (one client, and so one challenge and token
 /// cache, per registry for the whole command), and the log.
 /// </summary>
+/// <remarks>
+/// While it lives it holds the store shared, so that no eviction removes a blob it reads; when it is done and has
+/// added blobs, it trims the store to <see cref="CacheLimit"/> if no other build holds it.
+/// </remarks>
 public sealed class ImageServices : IDisposable
 {
+    private readonly FileStream _hold;
+
     public ImageServices(BlobStore store, RegistrySession registries, IBuildLog log)
     {
         Store = store;
         Cache = new BuildCache(store);
         Registries = registries;
         Log = log;
+        _hold = store.Share();
     }
+
+    /// <summary>The most the blob store and its records may hold after a build (SDK_CONTAINERS_CACHE_LIMIT).</summary>
+    public long CacheLimit { get; init; } = StoreEviction.LimitFromEnvironment();
 
     public BlobStore Store { get; }
 
@@ -30,5 +40,36 @@ public sealed class ImageServices : IDisposable
     public static ImageServices Create(string? cacheDirectory, RegistryOptions registryOptions, IBuildLog log)
         => new(BlobStore.CreateDefault(cacheDirectory), new RegistrySession(registryOptions, log), log);
 
-    public void Dispose() => Registries.Dispose();
+    public void Dispose()
+    {
+        Registries.Dispose();
+        _hold.Dispose();
+        if (Store.BytesAdded > 0)
+        {
+            Trim();
+        }
+    }
+
+    private void Trim()
+    {
+        using var alone = Store.TryExclusive();
+        if (alone is null)
+        {
+            return; // another build runs: the last one out trims
+        }
+
+        try
+        {
+            var (count, bytes) = StoreEviction.Evict(Store, CacheLimit);
+            if (count > 0)
+            {
+                Log.Info($"Removed {count} least recently used files ({bytes / 1048576.0:F0} MB) to keep the cache {Store.Root} within {CacheLimit / 1048576.0:F0} MB");
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The build is done; a store it could not trim is trimmed by the next one.
+            Log.Detail($"The cache {Store.Root} was not trimmed: {ex.Message}");
+        }
+    }
 }

@@ -126,12 +126,38 @@ public class ImageTargetTests
         var store = new BlobStore(work.Combine("cache"));
         var image = await TestImages.BuildAsync(work, store, ImageFormat.Docker);
         var inner = new CountingTarget(new OciLayoutTarget(work.Combine("layout"), new RecordingLog()));
-        await new OciMediaTypesTarget(inner).WriteAsync(ImageArtifact.Of(image), [], CancellationToken.None);
+        await new OciMediaTypesTarget(inner, new RecordingLog()).WriteAsync(ImageArtifact.Of(image), [], CancellationToken.None);
 
         var written = Assert.Single(inner.Received);
         Assert.Equal(ImageFormat.Oci, written.Single!.Format);
         Assert.Equal(image.ConfigDigest, written.Single.ConfigDigest);
         Assert.NotEqual(image.ManifestDigest, written.Digest);
+    }
+
+    [Fact]
+    public async Task AnOciOutputOfADockerImageRemakesItsDocumentsForTheNewDigestOrSaysTheyAreLeftOut()
+    {
+        using var work = new TempDirectory();
+        var store = new BlobStore(work.Combine("cache"));
+        var image = await TestImages.BuildAsync(work, store, ImageFormat.Docker);
+        var created = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000);
+        IReadOnlyList<Supply.Referrer> About(Image subject) => [Supply.Referrer.Create(subject, "application/spdx+json", System.Text.Encoding.UTF8.GetBytes($"{{\"about\":\"{subject.ManifestDigest}\"}}"), created)];
+
+        var log = new RecordingLog();
+        var remade = new CountingTarget(new OciLayoutTarget(work.Combine("remade"), log));
+        var artifact = ImageArtifact.Of(image).WithReferrers(About(image), (subject, _) => Task.FromResult(About(subject)));
+        await new OciMediaTypesTarget(remade, log).WriteAsync(artifact, [], CancellationToken.None);
+        var written = Assert.Single(remade.Received);
+        var referrer = Assert.Single(written.Referrers);
+        Assert.Equal(written.Digest, referrer.Subject.Digest);
+        Assert.Contains(written.Digest.ToString(), System.Text.Encoding.UTF8.GetString(referrer.Document), StringComparison.Ordinal);
+        Assert.DoesNotContain(log.Lines, l => l.StartsWith(ErrorCodes.DocumentsLeftOut, StringComparison.Ordinal));
+
+        // Documents nothing can make again are left out, with a warning, never attached to a manifest not there.
+        var leftOut = new CountingTarget(new OciLayoutTarget(work.Combine("left-out"), log));
+        await new OciMediaTypesTarget(leftOut, log).WriteAsync(ImageArtifact.Of(image).WithReferrers(About(image)), [], CancellationToken.None);
+        Assert.Empty(Assert.Single(leftOut.Received).Referrers);
+        Assert.Contains(log.Lines, l => l.StartsWith(ErrorCodes.DocumentsLeftOut, StringComparison.Ordinal) && l.Contains("--format oci", StringComparison.Ordinal));
     }
 
     [Fact]

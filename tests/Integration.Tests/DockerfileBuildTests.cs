@@ -220,7 +220,47 @@ public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture 
         Assert.Contains($"\"sha256\":\"{dockerfileDigest.Hex}\"", provenance, StringComparison.Ordinal);
         Assert.Contains(Provenance.BuildTypeDockerfile, provenance, StringComparison.Ordinal);
 
+        // max: every file step of the stage, as written in the Dockerfile, with the layer it made.
+        using (var statement = System.Text.Json.JsonDocument.Parse(provenance))
+        {
+            var steps = statement.RootElement.GetProperty("predicate").GetProperty("runDetails").GetProperty("byproducts").EnumerateArray()
+                .Where(b => b.GetProperty("name").GetString()!.StartsWith("step: ", StringComparison.Ordinal))
+                .Select(b => (Name: b.GetProperty("name").GetString(), Line: b.GetProperty("annotations").GetProperty("line").GetString(), DiffId: b.GetProperty("digest").GetProperty("sha256").GetString()))
+                .ToArray();
+            Assert.Equal(["step: [stage-0] COPY status /var/lib/dpkg/status", "step: [stage-0] COPY app/ /app/"], steps.Select(s => s.Name));
+            Assert.Equal(["3", "4"], steps.Select(s => s.Line));
+            using var layoutIndex = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(layout, "index.json")));
+            var imageEntry = layoutIndex.RootElement.GetProperty("manifests").EnumerateArray().Single(m => !m.TryGetProperty("artifactType", out _));
+            using var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(layout, "blobs", "sha256", imageEntry.GetProperty("digest").GetString()!["sha256:".Length..])));
+            using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(layout, "blobs", "sha256", manifest.RootElement.GetProperty("config").GetProperty("digest").GetString()!["sha256:".Length..])));
+            var diffIds = config.RootElement.GetProperty("rootfs").GetProperty("diff_ids").EnumerateArray().Select(d => d.GetString()![7..]).ToArray();
+            Assert.Equal(diffIds[^2..], steps.Select(s => s.DiffId));
+
+            // The base is Docker-format, so the layout holds the image with OCI media types under a new digest: its
+            // documents are made again for that manifest rather than left out (or pointing at one not there).
+            Assert.Equal("application/vnd.oci.image.manifest.v1+json", imageEntry.GetProperty("mediaType").GetString());
+            var referrers = layoutIndex.RootElement.GetProperty("manifests").EnumerateArray().Where(m => m.TryGetProperty("artifactType", out _)).ToArray();
+            Assert.Equal(["application/vnd.cyclonedx+json", "application/vnd.in-toto+json"], referrers.Select(r => r.GetProperty("artifactType").GetString()).Order(StringComparer.Ordinal));
+            foreach (var referrer in referrers)
+            {
+                using var artifact = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(layout, "blobs", "sha256", referrer.GetProperty("digest").GetString()!["sha256:".Length..])));
+                Assert.Equal(imageEntry.GetProperty("digest").GetString(), artifact.RootElement.GetProperty("subject").GetProperty("digest").GetString());
+                if (referrer.GetProperty("artifactType").GetString() == "application/vnd.in-toto+json")
+                {
+                    var document = File.ReadAllText(Path.Combine(layout, "blobs", "sha256", artifact.RootElement.GetProperty("layers")[0].GetProperty("digest").GetString()!["sha256:".Length..]));
+                    Assert.Contains($"\"sha256\":\"{imageEntry.GetProperty("digest").GetString()!["sha256:".Length..]}\"", document, StringComparison.Ordinal);
+                }
+            }
+        }
+
         TestEnvironment.Run("/usr/bin/umoci", ["stat", "--image", $"{layout}:1"]).AssertSuccess();
+
+        // Again, every step from the cache: the same statement (whether a step ran is not in it).
+        var again = work.Combine("again");
+        var rebuild = Cli("build", context, "--build-arg", $"BASE={fixture.BaseImage}", "-t", "sbomtest/web:1", "--progress=plain", "--provenance=mode=max",
+            "--sbom-dir", again, "--cache", fixture.Cache).AssertSuccess();
+        Assert.Contains("2 from the cache", rebuild.Output);
+        Assert.Equal(provenance, File.ReadAllText(Path.Combine(again, "web.linux-amd64.provenance.json")));
     }
 
     [Fact]

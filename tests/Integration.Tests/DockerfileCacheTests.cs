@@ -85,6 +85,27 @@ public sealed class DockerfileCacheTests(TestEnvironment env, DockerfileFixture 
     }
 
     [Fact]
+    public void AMultiPlatformBuildExportsTheStepsOfEveryPlatformIntoOneCache()
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        work.WriteFile("context/Dockerfile", "FROM scratch\nARG TARGETARCH\nCOPY app.txt /\nCOPY ${TARGETARCH}.txt /arch.txt\n");
+        work.WriteFile("context/app.txt", "the same on both");
+        work.WriteFile("context/amd64.txt", "amd64");
+        work.WriteFile("context/arm64.txt", "arm64");
+        var cache = work.Combine("shared-cache");
+        string[] Build(string runner, string cacheFlag, string value)
+            => ["build", work.Combine("context"), "--platform", "linux/amd64,linux/arm64", cacheFlag, value, "--cache", work.Combine(runner), "--progress=plain"];
+
+        var first = TestEnvironment.Cli(Build("runner-1", "--cache-to", $"type=local,dest={cache},mode=max")).AssertSuccess();
+        Assert.Contains("Exported the build cache to " + cache + " (max): 4 steps", first.Output);
+
+        // A fresh runner takes every step of both platforms from it, not only the last platform's.
+        var fresh = TestEnvironment.Cli(Build("runner-2", "--cache-from", $"type=local,src={cache}")).AssertSuccess();
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(fresh.Output, @"0 steps run, 2 from the cache \(2 of them from --cache-from\)").Count);
+    }
+
+    [Fact]
     public async Task AMissingCacheIsNoErrorAndAnImageThatIsNoCacheIsAWarning()
     {
         env.Require();

@@ -49,6 +49,21 @@ public sealed class DockerfileProjectTests(TestEnvironment env, RegistryFixture 
         Assert.Contains("from the dockerfile", run.Output);
         var marker = env.Docker("run", "--rm", "--network", "none", "--entrypoint", "cat", $"hello:{tag}", "/app/built-by-dockerfile.txt").AssertSuccess();
         Assert.Contains("published files arrived", marker.Output);
+
+        // ContainerCacheTo / ContainerCacheFrom: a fresh runner (an empty cache directory) takes every step from the
+        // folder an earlier publish exported, and makes the same image.
+        var stepCache = Path.Combine(project, "step-cache");
+        var exported = env.Publish(project, [
+            "-p:PublishContainer=true", "-p:ContainerDockerfile=Dockerfile", $"-p:TestBaseImage={registry.Server.Host}/dotnet/runtime:10.0",
+            $"-p:ContainerArchiveOutputPath={archive}", $"-p:ContainerImageTags={tag}", $"-p:ContainerCacheTo=type=local%2Cdest={stepCache}%2Cmode=max", // %2C: a comma would end the -p value
+        ]).AssertSuccess();
+        Assert.Contains($"Exported the build cache to {stepCache} (max): 3 steps", exported.Output);
+        var fresh = env.Publish(project, [
+            "-p:PublishContainer=true", "-p:ContainerDockerfile=Dockerfile", $"-p:TestBaseImage={registry.Server.Host}/dotnet/runtime:10.0",
+            $"-p:ContainerArchiveOutputPath={Path.Combine(project, "out", "fresh.tar")}", $"-p:ContainerImageTags={tag}",
+            $"-p:ContainerCacheFrom=type=local%2Csrc={stepCache}", $"-p:ContainerCacheDirectory={Path.Combine(project, "fresh-runner-cache")}",
+        ]).AssertSuccess();
+        Assert.Contains("0 steps run, 3 from the cache (3 of them from --cache-from)", fresh.Output);
     }
 
     [Fact]

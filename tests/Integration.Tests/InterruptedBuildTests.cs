@@ -170,7 +170,7 @@ public sealed class InterruptedBuildTests(TestEnvironment env)
     }
 
     [Fact]
-    public void PruneRemovesSnapshotsButNotWhileABuildUsesThem()
+    public void PruneRemovesSnapshotsBlobsAndRecordsButNotWhileABuildUsesThem()
     {
         env.Require();
         using var work = new TempDirectory();
@@ -189,12 +189,29 @@ public sealed class InterruptedBuildTests(TestEnvironment env)
             Assert.NotEmpty(Directory.EnumerateDirectories(snapshots));
         }
 
+        // A blob store's hold (every build takes one, Dockerfile or publish) refuses it too.
+        using (new FileStream(Path.Combine(cache, ".lock"), FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite))
+        {
+            var refused = TestEnvironment.Cli(["prune", "--all", "--cache", cache]);
+            Assert.Equal(1, refused.ExitCode);
+            Assert.Contains("CONTAINER3025", refused.Output);
+        }
+
+        // Without flags: nothing used this week goes.
+        var week = TestEnvironment.Cli(["prune", "--cache", cache]).AssertSuccess();
+        Assert.Contains("Removed 0 of 2 snapshots (0.0 MB) and 0 of ", week.Output);
+
+        Assert.NotEmpty(Directory.EnumerateFiles(Path.Combine(cache, "index"), "*", SearchOption.AllDirectories));
         var pruned = TestEnvironment.Cli(["prune", "--keep-storage", "0", "--cache", cache]).AssertSuccess();
         Assert.Contains("Removed 2 of 2 snapshots", pruned.Output);
+        Assert.Contains("0.0 MB kept", pruned.Output);
         Assert.Empty(Directory.EnumerateDirectories(snapshots));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(cache, "blobs"), "*", SearchOption.AllDirectories));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(cache, "index"), "*", SearchOption.AllDirectories)); // records and layer scans too
 
-        // The step cache still knows the layer; a build that needs the files again unpacks them.
-        var again = TestEnvironment.Cli(["build", context, "--cache", cache, "--no-cache"], new Dictionary<string, string> { ["SDK_CONTAINERS_VERBOSE"] = "1" }).AssertSuccess();
+        // Nothing of the cache is left: the next build starts over (the step runs, the base is unpacked again).
+        var again = TestEnvironment.Cli(["build", context, "--cache", cache], new Dictionary<string, string> { ["SDK_CONTAINERS_VERBOSE"] = "1" }).AssertSuccess();
+        Assert.Contains("1 steps run, 0 from the cache", again.Output);
         Assert.Contains("1 layers unpacked", again.Output);
         AssertNothingLeft(cache);
     }

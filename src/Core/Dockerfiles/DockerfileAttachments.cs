@@ -11,6 +11,7 @@ namespace Sdk.Containers.Dockerfiles;
 /// </summary>
 public static class DockerfileAttachments
 {
+    /// <param name="reserialised">The built image with other media types, when the documents are for that one.</param>
     public static async Task<IReadOnlyList<Referrer>> CreateAsync(
         DockerfileBuildRequest request,
         DockerfileBuildResult result,
@@ -19,9 +20,12 @@ public static class DockerfileAttachments
         string host,
         BlobStore store,
         IBuildLog log,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Image? reserialised = null)
     {
-        var image = result.Image;
+        // An output that writes the image with other media types gets documents of its own (they name the manifest's
+        // digest); the files beside the output were written for the image as built.
+        var image = reserialised ?? result.Image;
         var created = Publishing.PublishAttachments.CreatedOf(image);
         var documents = new List<(string Kind, string MediaType, byte[] Bytes)>();
 
@@ -60,11 +64,12 @@ public static class DockerfileAttachments
                 },
                 Dependencies = dependencies,
                 Layers = image.Layers.Select((l, i) => new LayerProvenance($"layer {i + 1}", l.DiffId, l.Descriptor.Digest, l.Descriptor.MediaType, [])).ToArray(),
+                Steps = result.Steps,
             };
             documents.Add(("provenance.json", ProvenanceStatement.MediaType, Provenance.Write(inputs, mode, subjectName, image.ManifestDigest, created)));
         }
 
-        if (options.Directory is { } directory)
+        if (options.Directory is { } directory && reserialised is null)
         {
             await AttachmentFiles.WriteAsync(directory, subjectName.Split('/')[^1], image.Config.Platform, documents.Select(d => (d.Kind, d.Bytes)), log, cancellationToken).ConfigureAwait(false);
         }

@@ -71,6 +71,9 @@ public sealed record DockerfileBuildResult(Image Image, int StepsRun, int StepsC
     /// <summary>Of <see cref="StepsCached"/>, the steps taken from a --cache-from cache (their layers fetched).</summary>
     public int StepsImported { get; init; }
 
+    /// <summary>The file steps of the stages built, in Dockerfile order, for max provenance.</summary>
+    public IReadOnlyList<Supply.StepProvenance> Steps { get; init; } = [];
+
     /// <summary>The images the build read (FROM, COPY --from), for the provenance.</summary>
     public IReadOnlyList<ResolvedImage> Images { get; init; } = [];
 

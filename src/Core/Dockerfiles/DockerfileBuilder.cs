@@ -16,9 +16,15 @@ namespace Sdk.Containers.Dockerfiles;
 /// WORKDIR change a root file system whose difference becomes the next layer. Only the stages the target needs are
 /// built, and a step whose inputs are unchanged takes its layer from the cache without touching any file.
 /// </summary>
+/// <remarks>
+/// One builder may build several platforms of the same Dockerfile, one <see cref="BuildAsync"/> each: its --cache-to
+/// export then holds the steps of all of them (a cache written per platform would keep only the last).
+/// </remarks>
 public sealed class DockerfileBuilder(ImageServices imageServices, IBuildProgress? progress = null)
 {
     private readonly IBuildLog _log = imageServices.Log;
+    private readonly Caches.StepCacheExport _export = new();
+    private readonly List<Image> _built = [];
 
     public async Task<DockerfileBuildResult> BuildAsync(DockerfileBuildRequest request, CancellationToken cancellationToken)
     {
@@ -63,7 +69,7 @@ public sealed class DockerfileBuilder(ImageServices imageServices, IBuildProgres
             var imported = request.CacheFrom.Count > 0 && !request.NoCache
                 ? await Caches.ImportedSteps.ReadAsync(request.CacheFrom, store, imageServices.Registries, _log, cancellationToken).ConfigureAwait(false)
                 : null;
-            var services = new BuildServices(_log, store, imageServices.Cache, workspace, snapshotter, request, name) { Imported = imported };
+            var services = new BuildServices(_log, store, imageServices.Cache, workspace, snapshotter, request, name) { Imported = imported, Export = _export };
             var images = new BuildImages(inputs, services, new ImageLoader(store, imageServices.Registries));
             var graph = new StageGraph(inputs, services, images, progress ?? new PlainBuildProgress(_log));
             var stage = await graph.StageAsync(targetIndex, cancellationToken).ConfigureAwait(false);
@@ -82,12 +88,13 @@ public sealed class DockerfileBuilder(ImageServices imageServices, IBuildProgres
             var fromCaches = counters.StepsImported > 0 ? $" ({counters.StepsImported} of them from --cache-from)" : string.Empty;
             _log.Info($"Built {(stages[targetIndex].Name is { } n ? $"stage {n}" : name)}: {image.Layers.Count} layers, {counters.StepsRun} steps run, {counters.StepsCached} from the cache{fromCaches}; image ID {image.ConfigDigest}");
             _log.Detail($"{counters.LayersUnpacked} layers unpacked, {counters.Mounts} overlay mounts ({snapshotter})");
+            _built.Add(image);
             foreach (var to in request.CacheTo)
             {
-                await services.Export.ExportAsync(to, image, store, imageServices.Registries, _log, cancellationToken).ConfigureAwait(false);
+                await _export.ExportAsync(to, _built, store, imageServices.Registries, _log, cancellationToken).ConfigureAwait(false);
             }
 
-            result = new DockerfileBuildResult(image, counters.StepsRun, counters.StepsCached) { LayersUnpacked = counters.LayersUnpacked, Mounts = counters.Mounts, Snapshotter = snapshotter, StepsImported = counters.StepsImported, Images = images.Resolved, DockerfileName = name, DockerfileDigest = Digests.Digest.Compute(bytes) };
+            result = new DockerfileBuildResult(image, counters.StepsRun, counters.StepsCached) { LayersUnpacked = counters.LayersUnpacked, Mounts = counters.Mounts, Snapshotter = snapshotter, StepsImported = counters.StepsImported, Steps = counters.Steps, Images = images.Resolved, DockerfileName = name, DockerfileDigest = Digests.Digest.Compute(bytes) };
         }
 
         // After the workspace is gone and this build's hold on the snapshot store with it.

@@ -225,4 +225,27 @@ public sealed class BuildCounters
 
     /// <summary>Overlay mounts made.</summary>
     public int Mounts { get; set; }
+
+    private readonly List<Supply.StepProvenance> _steps = [];
+
+    /// <summary>The file steps of the stages built, in Dockerfile order (for max provenance).</summary>
+    public IReadOnlyList<Supply.StepProvenance> Steps
+    {
+        get
+        {
+            lock (_steps)
+            {
+                return [.. _steps.OrderBy(s => s.Line)];
+            }
+        }
+    }
+
+    public void AddStep(Supply.StepProvenance step)
+    {
+        lock (_steps)
+        {
+            _steps.Add(step);
+        }
+    }
 }
+

@@ -56,6 +56,10 @@ public static class LayerTreeWalk
             {
                 missing.Add((finding, file));
             }
+            else
+            {
+                BlobStore.MarkUsed(new FileInfo(file));
+            }
         }
 
         if (missing.Count == 0)

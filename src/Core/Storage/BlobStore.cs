@@ -47,11 +47,56 @@ public sealed class BlobStore
 
     public string PathOf(Digest digest) => Path.Combine(Root, "blobs", digest.Algorithm, digest.Hex);
 
+    /// <summary>Bytes of new blobs this process committed: a process that added nothing has nothing to evict.</summary>
+    public long BytesAdded => Interlocked.Read(ref _bytesAdded);
+
+    private long _bytesAdded;
+
+    /// <summary>The blob when the store has it; marks it used, for least-recently-used eviction.</summary>
     public bool TryGet(Digest digest, out StoredBlob blob)
     {
         var info = new FileInfo(PathOf(digest));
         blob = new StoredBlob(digest, info.Exists ? info.Length : 0, info.FullName);
+        if (info.Exists)
+        {
+            MarkUsed(info);
+        }
+
         return info.Exists;
+    }
+
+    /// <summary>
+    /// Held shared by every build while it lives (<see cref="ImageServices"/>); <see cref="StoreEviction"/> takes it
+    /// alone, so no blob a build may still read is removed under it.
+    /// </summary>
+    public FileStream Share() => StoreLock.Share(LockFile, $"The cache {Root}");
+
+    /// <summary>The store to itself, to evict from: null while any build holds it.</summary>
+    public FileStream? TryExclusive() => StoreLock.TryOpen(LockFile, exclusive: true);
+
+    private string LockFile => Path.Combine(Root, ".lock");
+
+    /// <summary>
+    /// Use is recorded in the access time, set explicitly (mount options like relatime make the kernel's own update
+    /// rare): the modification time is part of file stamps (a pulled layer's verification is keyed by it), so it is
+    /// never touched. Set at most once an hour, so a build does not write metadata for every read.
+    /// </summary>
+    internal static void MarkUsed(FileInfo file)
+    {
+        var now = DateTime.UtcNow;
+        if (now - file.LastAccessTimeUtc < TimeSpan.FromHours(1))
+        {
+            return;
+        }
+
+        try
+        {
+            file.LastAccessTimeUtc = now;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Read-only cache, or the file just went: it counts as less recently used, nothing worse.
+        }
     }
 
     public PendingBlob BeginWrite()
@@ -94,6 +139,7 @@ public sealed class BlobStore
             // Another build may commit the same digest between the check and the move: the content is identical,
             // so overwriting is harmless and rename keeps readers from seeing a partial file.
             File.Move(tempPath, final, overwrite: true);
+            Interlocked.Add(ref _bytesAdded, size);
         }
 
         return new StoredBlob(digest, size, final);

@@ -59,6 +59,7 @@ public sealed class BuildCache(BlobStore store)
             record = JsonSerializer.Deserialize(File.ReadAllBytes(path), kind.Json);
             if (record is not null && kind.StoredBlobs(record).All(digest => store.TryGet(digest, out _)))
             {
+                BlobStore.MarkUsed(new FileInfo(path));
                 return true;
             }
         }

@@ -71,19 +71,7 @@ public sealed class BuildWorkspace : IDisposable
     {
         lock (_mounts)
         {
-            for (var attempt = 0; _snapshotHold is null; attempt++)
-            {
-                _snapshotHold = snapshots.TryShare();
-                if (_snapshotHold is null)
-                {
-                    if (attempt == 600)
-                    {
-                        throw new ContainerException(ErrorCodes.SnapshotStoreBusy, $"The snapshot store {snapshots.Root} has been held by a prune or eviction for a minute; try again when it has finished.");
-                    }
-
-                    Thread.Sleep(100);
-                }
-            }
+            _snapshotHold ??= StoreLock.Share(Path.Combine(snapshots.Root, ".lock"), $"The snapshot store {snapshots.Root}");
         }
 
         return snapshots;

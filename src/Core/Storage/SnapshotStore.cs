@@ -106,26 +106,10 @@ public sealed class SnapshotStore
     }
 
     /// <summary>
-    /// Held (shared) by every build while it may use snapshots; eviction takes it alone. Both are flocks, which the
-    /// kernel drops when a process dies. Null when an eviction holds it: the caller waits and asks again.
+    /// The store to itself, to evict from: null while any build uses it (every build holds it shared, see
+    /// <see cref="BuildWorkspace.ShareSnapshots"/>).
     /// </summary>
-    public FileStream? TryShare() => TryLock(FileAccess.Read, FileShare.ReadWrite);
-
-    /// <summary>The store to itself, to evict from: null while any build uses it.</summary>
-    public FileStream? TryExclusive() => TryLock(FileAccess.ReadWrite, FileShare.None);
-
-    // .NET takes flock(LOCK_SH) for a shared open and flock(LOCK_EX) for FileShare.None, without waiting.
-    private FileStream? TryLock(FileAccess access, FileShare share)
-    {
-        try
-        {
-            return new FileStream(Path.Combine(Root, ".lock"), FileMode.OpenOrCreate, access, share);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
+    public FileStream? TryExclusive() => StoreLock.TryOpen(Path.Combine(Root, ".lock"), exclusive: true);
 
     /// <summary>Removes least recently used snapshots until the store holds at most <paramref name="keepBytes"/>;
     /// only with <see cref="TryExclusive"/> held.</summary>
@@ -142,15 +126,21 @@ public sealed class SnapshotStore
                 break;
             }
 
-            // The chain file goes first: a snapshot half deleted is then no snapshot at all.
-            File.Delete(Path.Combine(directory, ChainFile));
-            Delete(directory);
+            Remove(directory);
             total -= size;
             count++;
             bytes += size;
         }
 
         return (count, bytes);
+    }
+
+    /// <summary>Removes one snapshot of <see cref="List"/>; only with <see cref="TryExclusive"/> held.</summary>
+    public static void Remove(string directory)
+    {
+        // The chain file goes first: a snapshot half deleted is then no snapshot at all.
+        File.Delete(Path.Combine(directory, ChainFile));
+        Delete(directory);
     }
 
     public static long SizeOf(string directory)

@@ -19,6 +19,13 @@ public sealed record SourceRevision(string RepositoryUrl, string? Revision);
 /// <summary>One layer of the image and what made it (max mode).</summary>
 public sealed record LayerProvenance(string Description, Digest DiffId, Digest BlobDigest, string MediaType, IReadOnlyList<string> Files);
 
+/// <summary>
+/// One Dockerfile file step (max mode): its stage, its line and text as written (not expanded: build arguments may
+/// hold secrets), and the layer it made if any. Whether it ran or came from a cache is left out, so the same inputs
+/// give the same statement.
+/// </summary>
+public sealed record StepProvenance(string Stage, int Line, string Instruction, Digest? DiffId);
+
 /// <summary>Everything a provenance statement says, gathered by the publish or Dockerfile path.</summary>
 public sealed record ProvenanceInputs
 {
@@ -40,8 +47,8 @@ public sealed record ProvenanceInputs
 
     public IReadOnlyList<LayerProvenance> Layers { get; init; } = [];
 
-    /// <summary>Dockerfile steps in order (max mode), each "instruction → what happened".</summary>
-    public IReadOnlyList<ResourceDescriptor> Steps { get; init; } = [];
+    /// <summary>Dockerfile steps in order (max mode).</summary>
+    public IReadOnlyList<StepProvenance> Steps { get; init; } = [];
 }
 
 /// <summary>Writes the SLSA provenance v1 statement of an image: deterministic bytes, no credential, no clock.</summary>
@@ -84,7 +91,7 @@ public static class Provenance
             });
         }
 
-        var byproducts = mode == ProvenanceMode.Max ? LayerByproducts(inputs.Layers).Concat(inputs.Steps).ToArray() : null;
+        var byproducts = mode == ProvenanceMode.Max ? LayerByproducts(inputs.Layers).Concat(StepByproducts(inputs.Steps)).ToArray() : null;
         var statement = new ProvenanceStatement
         {
             Subject = [new ResourceDescriptor { Name = subjectName, Digest = DigestMap(manifestDigest) }],
@@ -140,6 +147,20 @@ public static class Provenance
             {
                 ["diffId"] = JsonSerializer.SerializeToElement(layer.DiffId.ToString(), Context.String),
                 ["files"] = JsonSerializer.SerializeToElement(layer.Files, Context.IReadOnlyListString),
+            },
+        });
+
+    // A step names the layer it made by diff_id (the same whether it ran or came from a cache); a step that made no
+    // layer has no digest.
+    private static IEnumerable<ResourceDescriptor> StepByproducts(IReadOnlyList<StepProvenance> steps)
+        => steps.Select(step => new ResourceDescriptor
+        {
+            Name = $"step: [{step.Stage}] {step.Instruction}",
+            Digest = step.DiffId is { } diffId ? DigestMap(diffId) : null,
+            Annotations = new SortedDictionary<string, JsonElement>(StringComparer.Ordinal)
+            {
+                ["stage"] = JsonSerializer.SerializeToElement(step.Stage, Context.String),
+                ["line"] = JsonSerializer.SerializeToElement(step.Line.ToString(System.Globalization.CultureInfo.InvariantCulture), Context.String),
             },
         });
 }

@@ -28,10 +28,10 @@ public sealed class UpToDateFileTarget(IImageTarget inner, string path, BuildCac
 }
 
 /// <summary>Gives an image OCI media types before it reaches the target, as buildx's type=oci outputs have them.</summary>
-public sealed class OciMediaTypesTarget(IImageTarget inner) : IImageTarget
+public sealed class OciMediaTypesTarget(IImageTarget inner, IBuildLog log) : IImageTarget
 {
-    public Task<TargetResult> WriteAsync(ImageArtifact artifact, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken)
-        => inner.WriteAsync(artifact.WithOciMediaTypes(), names, cancellationToken);
+    public async Task<TargetResult> WriteAsync(ImageArtifact artifact, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken)
+        => await inner.WriteAsync(await artifact.WithOciMediaTypesAsync(log, cancellationToken).ConfigureAwait(false), names, cancellationToken).ConfigureAwait(false);
 }
 
 /// <summary>The tarball written because no local engine answered: written like any archive, then the warning.</summary>

@@ -12,12 +12,16 @@ public sealed record IndexDocument(byte[] Bytes, string MediaType, Digest Digest
 /// </summary>
 public sealed class ImageArtifact
 {
-    private ImageArtifact(IReadOnlyList<Image> images, IndexDocument? index, IReadOnlyList<Supply.Referrer>? referrers = null)
+    private ImageArtifact(IReadOnlyList<Image> images, IndexDocument? index, IReadOnlyList<Supply.Referrer>? referrers = null, AttachDocuments? attach = null)
     {
         Images = images;
         Index = index;
         Referrers = referrers ?? [];
+        Attach = attach;
     }
+
+    /// <summary>Makes the documents about an image again, for a target that re-serialises it (and so changes its digest).</summary>
+    public delegate Task<IReadOnlyList<Supply.Referrer>> AttachDocuments(Image image, CancellationToken cancellationToken);
 
     public IReadOnlyList<Image> Images { get; }
 
@@ -33,12 +37,15 @@ public sealed class ImageArtifact
     /// <summary>Documents attached to the images (SBOMs, provenance): registries and layouts get them, archives for an engine do not.</summary>
     public IReadOnlyList<Supply.Referrer> Referrers { get; }
 
+    /// <summary>How the documents were made, when they can be made again for another serialisation of the image.</summary>
+    public AttachDocuments? Attach { get; }
+
     /// <summary>The same images with these documents attached; each must be about one of them.</summary>
-    public ImageArtifact WithReferrers(IReadOnlyList<Supply.Referrer> referrers)
+    public ImageArtifact WithReferrers(IReadOnlyList<Supply.Referrer> referrers, AttachDocuments? attach = null)
     {
         var unknown = referrers.FirstOrDefault(r => !Images.Any(i => i.ManifestDigest == r.Subject.Digest));
         return unknown is null
-            ? new ImageArtifact(Images, Index, [.. Referrers, .. referrers])
+            ? new ImageArtifact(Images, Index, [.. Referrers, .. referrers], attach ?? Attach)
             : throw new ArgumentException($"The {unknown.ArtifactType} document is about {unknown.Subject.Digest}, which is none of these images.", nameof(referrers));
     }
 
@@ -68,9 +75,30 @@ public sealed class ImageArtifact
     /// The same image with OCI media types, as buildx writes OCI outputs; the config bytes (and so the image ID) stay
     /// the same. An index is left as built: its images are the ones its digest names.
     /// </summary>
-    public ImageArtifact WithOciMediaTypes()
-        => Single is { Format: ImageFormat.Docker } image ? Of(Image.Create(ImageFormat.Oci, image.Config, image.ConfigBytes, image.Layers)) : this;
+    /// <remarks>
+    /// Referrers name their subject by digest, and the re-serialised manifest has a new one: its documents are made
+    /// again for it (an SBOM and a provenance name the image they describe), or, when nothing can make them, left out
+    /// with a line in the log rather than attached to an image that is not there.
+    /// </remarks>
+    public async Task<ImageArtifact> WithOciMediaTypesAsync(IBuildLog log, CancellationToken cancellationToken)
+    {
+        if (Single is not { Format: ImageFormat.Docker } image)
+        {
+            return this;
+        }
 
-    // Referrers name their subject by digest: an image re-serialised with other media types has a new digest, so its
-    // documents would be about an image that is not there.
+        var oci = Of(Image.Create(ImageFormat.Oci, image.Config, image.ConfigBytes, image.Layers));
+        if (Referrers.Count == 0)
+        {
+            return oci;
+        }
+
+        if (Attach is null)
+        {
+            log.Warning(ErrorCodes.DocumentsLeftOut, $"The image's {string.Join(", ", Referrers.Select(r => r.ArtifactType).Distinct())} documents are about its Docker-format manifest ({image.ManifestDigest}), so this OCI output holds the image without them; build with --format oci to have them here.");
+            return oci;
+        }
+
+        return oci.WithReferrers(await Attach(oci.Images[0], cancellationToken).ConfigureAwait(false), Attach);
+    }
 }

@@ -63,8 +63,8 @@ public sealed record OutputSpec(OutputKind Kind, string? Destination = null)
     public IImageTarget ToTarget(RegistrySession registries, DateTimeOffset timestamp, IBuildLog log) => Kind switch
     {
         OutputKind.DockerArchive => new DockerArchiveTarget(Destination!, timestamp, log),
-        OutputKind.OciArchive => new OciMediaTypesTarget(new OciArchiveTarget(Destination!, timestamp, log)),
-        OutputKind.OciLayout => new OciMediaTypesTarget(new OciLayoutTarget(Destination!, log)),
+        OutputKind.OciArchive => new OciMediaTypesTarget(new OciArchiveTarget(Destination!, timestamp, log), log),
+        OutputKind.OciLayout => new OciMediaTypesTarget(new OciLayoutTarget(Destination!, log), log),
         OutputKind.Engine => new EngineTarget(null, null, timestamp, log),
         OutputKind.Registry => new RegistryTarget(registries, log),
         _ => new RootfsTarget(Destination!, log),

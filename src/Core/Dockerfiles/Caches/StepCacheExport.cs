@@ -21,9 +21,10 @@ internal sealed class StepCacheExport
     /// <summary>A step of this build, run or taken from a cache.</summary>
     public void Add(string key, StepRecord record) => _steps[key] = record;
 
-    public async Task ExportAsync(CacheSpec to, Image final, BlobStore store, RegistrySession registries, IBuildLog log, CancellationToken cancellationToken)
+    /// <param name="finals">The images built (one per platform): mode=min keeps the steps whose layers they hold.</param>
+    public async Task ExportAsync(CacheSpec to, IReadOnlyList<Image> finals, BlobStore store, RegistrySession registries, IBuildLog log, CancellationToken cancellationToken)
     {
-        var held = final.Layers.Select(l => l.Descriptor.Digest).ToHashSet();
+        var held = finals.SelectMany(f => f.Layers).Select(l => l.Descriptor.Digest).ToHashSet();
         var steps = _steps
             .Where(s => to.Mode == CacheMode.Max || s.Value.Blob is not { } blob || held.Contains(blob))
             .Where(s => s.Value.Blob is not { } digest || store.TryGet(digest, out _))

@@ -24,8 +24,8 @@ internal sealed class BuildServices(IBuildLog log, BlobStore store, BuildCache c
     /// <summary>The --cache-from caches' steps, when there are any.</summary>
     public Caches.ImportedSteps? Imported { get; init; }
 
-    /// <summary>Every step of this build, for --cache-to.</summary>
-    public Caches.StepCacheExport Export { get; } = new();
+    /// <summary>Every step of this build (and of the builder's earlier platforms), for --cache-to.</summary>
+    public Caches.StepCacheExport Export { get; init; } = new();
 
     public BuildWorkspace Workspace => workspace;
 

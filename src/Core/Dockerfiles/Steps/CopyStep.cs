@@ -94,7 +94,7 @@ internal sealed class CopyStep(BuildInputs inputs, BuildServices services, FromS
 
         var createdBy = $"{name} {string.Join(' ', args)} # buildkit";
         var shown = $"{name} {string.Join(' ', instruction.Flags.Select(f => inputs.Expand(instruction, f, scope)).Concat(args.Select(a => a.StartsWith("<<", StringComparison.Ordinal) ? a : inputs.Expand(instruction, a, scope))))}";
-        await runner.RunAsync(stage, new FileChange(createdBy, shown, keyParts, HistoryAdded: false, async (step, ct) =>
+        await runner.RunAsync(stage, new FileChange(instruction, createdBy, shown, keyParts, HistoryAdded: false, async (step, ct) =>
         {
             var rootfs = step.Path;
             var owner = chown is null ? ((int, int)?)null : UserDatabase.Read(rootfs).ResolveOwner(chown, unknown => inputs.Error(instruction, unknown.Kind == "user"

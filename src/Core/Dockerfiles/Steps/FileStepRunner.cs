@@ -8,12 +8,13 @@ using Sdk.Containers.Progress;
 namespace Sdk.Containers.Dockerfiles;
 
 /// <summary>A step that changes files, as its step type describes it.</summary>
+/// <param name="Instruction">The Dockerfile instruction it comes from.</param>
 /// <param name="CreatedBy">The history entry of the step.</param>
 /// <param name="Shown">The step as the progress shows it: the instruction with its arguments expanded.</param>
 /// <param name="KeyParts">The step's own inputs; with the stage's key they make the step's cache key.</param>
 /// <param name="HistoryAdded">The step already added its history entry (WORKDIR): its layer attaches to it.</param>
 /// <param name="Change">Changes the root; returns paths that only existed for the step and are not part of it.</param>
-internal sealed record FileChange(string CreatedBy, string Shown, IEnumerable<string> KeyParts, bool HistoryAdded, Func<StepRoot, CancellationToken, Task<IReadOnlySet<string>?>> Change);
+internal sealed record FileChange(DockerfileNode Instruction, string CreatedBy, string Shown, IEnumerable<string> KeyParts, bool HistoryAdded, Func<StepRoot, CancellationToken, Task<IReadOnlySet<string>?>> Change);
 
 /// <summary>The root a file step changes, and the step's counter (for the lines its command writes).</summary>
 internal sealed record StepRoot(string Path, string Counter);
@@ -32,6 +33,7 @@ internal sealed class FileStepRunner(BuildServices services, IBuildProgress prog
         var key = StepCache.Key(new[] { stage.Key, stage.Platform.ToString(), options.Compression.ToString(), options.Timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) }.Concat(step.KeyParts));
         if (!noCache && services.Steps.TryGet(key) is { } record && Reuse(stage, step, record))
         {
+            Record(stage, step, record);
             services.Export.Add(key, record);
             stage.Advance(key);
             services.Counters.StepsCached++;
@@ -43,6 +45,7 @@ internal sealed class FileStepRunner(BuildServices services, IBuildProgress prog
         if (!noCache && services.Imported is { } imported && await imported.TryGetAsync(key, services.Log, cancellationToken).ConfigureAwait(false) is { } found && Reuse(stage, step, found))
         {
             await services.Steps.SetAsync(key, found, cancellationToken).ConfigureAwait(false);
+            Record(stage, step, found);
             services.Export.Add(key, found);
             stage.Advance(key);
             services.Counters.StepsCached++;
@@ -92,10 +95,14 @@ internal sealed class FileStepRunner(BuildServices services, IBuildProgress prog
         }
 
         await services.Steps.SetAsync(key, result, cancellationToken).ConfigureAwait(false);
+        Record(stage, step, result);
         services.Export.Add(key, result);
         stage.Advance(key);
         services.Counters.StepsRun++;
     }
+
+    private void Record(StageState stage, FileChange step, StepRecord record)
+        => services.Counters.AddStep(new Supply.StepProvenance(stage.Label, step.Instruction.StartLine, step.Instruction.Original, record.DiffId));
 
     /// <summary>The cached record applied to the stage; false when its layer's blob is gone (the step runs again).</summary>
     private bool Reuse(StageState stage, FileChange step, StepRecord record)

@@ -100,7 +100,7 @@ internal sealed class RunStep(BuildInputs inputs, BuildServices services, FromSo
         var buildArguments = stage.Config.StageArguments.Where(a => !stage.Image.Environment.Any(e => e.StartsWith(a.Key + "=", StringComparison.Ordinal))).Select(a => $"{a.Key}={a.Value}").ToList();
         var createdBy = $"RUN {(buildArguments.Count > 0 ? $"|{buildArguments.Count} {string.Join(' ', buildArguments)} " : string.Empty)}{string.Join(' ', args)} # buildkit";
         var shown = "RUN " + ExpandForDisplay(instruction.IsJson ? string.Join(' ', args) : instruction.Arguments.FirstOrDefault() ?? string.Empty, scope);
-        await runner.RunAsync(stage, new FileChange(createdBy, shown, keyParts, HistoryAdded: false, async (step, ct) =>
+        await runner.RunAsync(stage, new FileChange(instruction, createdBy, shown, keyParts, HistoryAdded: false, async (step, ct) =>
         {
             var rootfs = step.Path;
             var runtime = services.Runtime(inputs.Where(instruction));

@@ -13,7 +13,7 @@ internal sealed class WorkdirStep(BuildInputs inputs, FileStepRunner runner) : I
         stage.Config.Apply(instruction);
         var directory = stage.Image.Config.WorkingDir ?? "/";
         var user = stage.Image.Config.User ?? string.Empty;
-        return runner.RunAsync(stage, new FileChange($"WORKDIR {directory}", $"WORKDIR {directory}", ["workdir", directory, user], HistoryAdded: true, (step, ct) =>
+        return runner.RunAsync(stage, new FileChange(instruction, $"WORKDIR {directory}", $"WORKDIR {directory}", ["workdir", directory, user], HistoryAdded: true, (step, ct) =>
         {
             var rootfs = step.Path;
             var components = RootfsPath.Components(directory, inputs.File);

@@ -1,0 +1,106 @@
+using Sdk.Containers.Digests;
+using Sdk.Containers.Registry;
+using Sdk.Containers.Storage;
+
+namespace Sdk.Containers.Tests;
+
+/// <summary>The blob store and its records stay within a size: least recently used out, never under a running build.</summary>
+public sealed class StoreEvictionTests
+{
+    private static readonly DateTime LongAgo = new(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    private static async Task<Digest> AddAsync(BlobStore store, string content, int days)
+    {
+        using var data = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(content.PadRight(1000, '.')));
+        var blob = await store.ImportAsync(data, null, content, CancellationToken.None);
+        File.SetLastAccessTimeUtc(blob.Path, LongAgo.AddDays(days)); // used that long ago, as far as the store knows
+        return blob.Digest;
+    }
+
+    [Fact]
+    public async Task ABuildThatAddedBlobsTrimsTheStoreLeastRecentlyUsedFirstAndKeepsWhatItUsed()
+    {
+        using var work = new TempDirectory();
+        var store = new BlobStore(work.Combine("cache"));
+        var oldest = await AddAsync(store, "oldest", 0);
+        var used = await AddAsync(store, "used", 1);
+        var newer = await AddAsync(store, "newer", 2);
+        var cache = new BuildCache(store);
+        await cache.SetAsync(CacheKinds.CompressedBlobs, "record-of-used", new CompressedBlobRecord(used), CancellationToken.None);
+        File.SetLastAccessTimeUtc(Path.Combine(store.Root, "index", "compressed", "record-of-used.json"), LongAgo.AddDays(3));
+
+        // A record hit marks the record and its blob used: now the most recent of all.
+        Assert.True(cache.TryGet(CacheKinds.CompressedBlobs, "record-of-used", out _));
+        Assert.True(store.TryGet(used, out _));
+        Assert.Equal([oldest.Hex, newer.Hex], StoreEviction.List(store).Take(2).Select(f => Path.GetFileName(f.Path)));
+
+        var log = new RecordingLog();
+        using (new ImageServices(store, new RegistrySession(new RegistryOptions(), log), log) { CacheLimit = 1500 })
+        {
+        }
+
+        Assert.False(store.TryGet(oldest, out _));
+        Assert.False(store.TryGet(newer, out _));
+        Assert.True(store.TryGet(used, out _));
+        Assert.True(cache.TryGet(CacheKinds.CompressedBlobs, "record-of-used", out _));
+        Assert.Contains(log.Lines, l => l.StartsWith("Removed 2 least recently used files", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task NoTrimWhileAnotherBuildHoldsTheStoreNorAfterABuildThatAddedNothing()
+    {
+        using var work = new TempDirectory();
+        var store = new BlobStore(work.Combine("cache"));
+        var first = await AddAsync(store, "first", 0);
+        var log = new RecordingLog();
+
+        using (store.Share())
+        {
+            using (new ImageServices(store, new RegistrySession(new RegistryOptions(), log), log) { CacheLimit = 0 })
+            {
+            }
+
+            Assert.True(store.TryGet(first, out _));
+            Assert.Null(store.TryExclusive());
+        }
+
+        var reader = new BlobStore(store.Root); // another process: it adds nothing
+        using (new ImageServices(reader, new RegistrySession(new RegistryOptions(), log), log) { CacheLimit = 0 })
+        {
+        }
+
+        Assert.True(store.TryGet(first, out _));
+        Assert.DoesNotContain(log.Lines, l => l.StartsWith("Removed", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task WhatKilledWritersLeftIsCleanedAndIsNeverCountedAsCache()
+    {
+        using var work = new TempDirectory();
+        var store = new BlobStore(work.Combine("cache"));
+        await AddAsync(store, "kept", 0);
+        var pending = store.BeginWrite();
+        await pending.Stream.WriteAsync(new byte[10]);
+        await pending.Stream.FlushAsync();
+        var halfRecord = Path.Combine(store.Root, "index", "layers", ".abc.json.0123.tmp");
+        Directory.CreateDirectory(Path.GetDirectoryName(halfRecord)!);
+        File.WriteAllText(halfRecord, "{");
+
+        Assert.Single(StoreEviction.List(store));
+        await pending.Stream.DisposeAsync(); // the writer is gone (a killed build's file stays behind)
+        Assert.Equal(2, StoreEviction.CleanPartials(store));
+        Assert.False(File.Exists(halfRecord));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(store.Root, "tmp")));
+    }
+
+    private sealed class RecordingLog : IBuildLog
+    {
+        public List<string> Lines { get; } = [];
+
+        public void Info(string message) => Lines.Add(message);
+
+        public void Detail(string message) => Lines.Add(message);
+
+        public void Warning(string code, string message) => Lines.Add($"{code}: {message}");
+    }
+}
