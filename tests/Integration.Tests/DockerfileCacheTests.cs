@@ -84,6 +84,51 @@ public sealed class DockerfileCacheTests(TestEnvironment env, DockerfileFixture 
         Assert.Contains(second.Log, l => l == $"Cache type=registry,ref={cache}: 4 steps");
     }
 
+    [Theory]
+    [InlineData("registry")]
+    [InlineData("local")]
+    public void RunnerBRunsNoRunWhoseInputsAreUnchangedAndRerunsThoseAfterAChangedCopy(string kind)
+    {
+        env.Require();
+        using var work = new TempDirectory();
+        work.WriteFile("context/Dockerfile", "ARG BASE\nFROM ${BASE}\nCOPY a.txt /a.txt\nRUN date +%s%N > /stamp-a\nCOPY b.txt /b.txt\nRUN date +%s%N > /stamp-b\n");
+        work.WriteFile("context/a.txt", "a");
+        work.WriteFile("context/b.txt", "b");
+        var host = ImageReference.Parse(fixture.BaseImage).Registry;
+        var id = Guid.NewGuid().ToString("N")[..8];
+        var (to, from) = kind == "registry"
+            ? ($"type=registry,ref={host}/cache/stamps:{id},mode=max", $"type=registry,ref={host}/cache/stamps:{id}")
+            : ($"type=local,dest={work.Combine("ci-cache")},mode=max", $"type=local,src={work.Combine("ci-cache")}");
+        ProcessResult Build(string runner, string flag, string cache, string files)
+            => TestEnvironment.Cli(["build", work.Combine("context"), "--build-arg", $"BASE={fixture.BaseImage}", "-t", $"{host}/app/stamps:{id}-{runner}", "--push",
+                "-o", $"type=local,dest={work.Combine(files)}", flag, cache, "--cache", work.Combine(runner), "--progress=plain"]).AssertSuccess();
+        string Stamp(string files, string name) => File.ReadAllText(Path.Combine(work.Combine(files), name));
+
+        // Runner A builds, exports its steps and pushes the image.
+        Assert.Contains("4 steps run, 0 from the cache", Build("a", "--cache-to", to, "files-a").Output);
+
+        // Runner B, an empty cache, the same inputs: no RUN runs, its files are A's.
+        Assert.Contains("0 steps run, 4 from the cache (4 of them from --cache-from)", Build("b", "--cache-from", from, "files-b").Output);
+        Assert.Equal(Stamp("files-a", "stamp-a"), Stamp("files-b", "stamp-a"));
+        Assert.Equal(Stamp("files-a", "stamp-b"), Stamp("files-b", "stamp-b"));
+
+        // Runner C after a change to b.txt: the RUN before it is A's, the COPY and RUN after it run again.
+        File.WriteAllText(work.Combine("context/b.txt"), "changed");
+        Assert.Contains("2 steps run, 2 from the cache (2 of them from --cache-from)", Build("c", "--cache-from", from, "files-c").Output);
+        Assert.Equal(Stamp("files-a", "stamp-a"), Stamp("files-c", "stamp-a"));
+        Assert.NotEqual(Stamp("files-a", "stamp-b"), Stamp("files-c", "stamp-b"));
+
+        if (kind == "registry")
+        {
+            // The cache image survives skopeo copy to another registry, and a runner reading it there takes every step.
+            using var other = new RegistryServer(RegistryAuth.None);
+            TestEnvironment.Run("/usr/bin/skopeo", ["copy", "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false", $"docker://{host}/cache/stamps:{id}", $"docker://{other.Host}/cache/stamps:copied"]).AssertSuccess();
+            File.WriteAllText(work.Combine("context/b.txt"), "b");
+            Assert.Contains("0 steps run, 4 from the cache (4 of them from --cache-from)", Build("d", "--cache-from", $"type=registry,ref={other.Host}/cache/stamps:copied", "files-d").Output);
+            Assert.Equal(Stamp("files-a", "stamp-b"), Stamp("files-d", "stamp-b"));
+        }
+    }
+
     [Fact]
     public void AMultiPlatformBuildExportsTheStepsOfEveryPlatformIntoOneCache()
     {
