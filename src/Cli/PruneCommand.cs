@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Sdk.Containers.Storage;
 
 namespace Sdk.Containers.Cli;
@@ -69,19 +68,5 @@ internal static class PruneCommand
 
     private sealed record Entry(string Path, long Size, DateTime LastUsed, bool Snapshot);
 
-    public static long ParseSize(string text)
-    {
-        var trimmed = text.Trim().ToUpperInvariant();
-        var (number, factor) = trimmed switch
-        {
-            _ when trimmed.EndsWith("GB", StringComparison.Ordinal) => (trimmed[..^2], 1L << 30),
-            _ when trimmed.EndsWith("MB", StringComparison.Ordinal) => (trimmed[..^2], 1L << 20),
-            _ when trimmed.EndsWith("KB", StringComparison.Ordinal) => (trimmed[..^2], 1L << 10),
-            _ when trimmed.EndsWith('B') => (trimmed[..^1], 1L),
-            _ => (trimmed, 1L),
-        };
-        return double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0
-            ? (long)(value * factor)
-            : throw new ContainerException(ErrorCodes.InvalidKeepStorage, $"--keep-storage {text}: write a size such as 10GB, 512MB or 1000000.");
-    }
+    public static long ParseSize(string text) => StoreEviction.ParseSize(text, "--keep-storage");
 }

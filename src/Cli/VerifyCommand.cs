@@ -23,8 +23,11 @@ internal static class VerifyCommand
             try
             {
                 var source = ImageSource.FromPath(parse.GetRequiredValue(path));
-                // verify always reads everything again: that is what it is for.
-                var loader = new ImageLoader(BlobStore.CreateDefault(parse.GetValue(cache)), reverify: true);
+                // verify always reads everything again: that is what it is for. It imports into the store, so it holds
+                // it as a build does: no trim or prune removes a blob it reads.
+                var store = BlobStore.CreateDefault(parse.GetValue(cache));
+                using var hold = store.Share();
+                var loader = new ImageLoader(store, reverify: true);
                 var images = await loader.LoadAllAsync(source, cancellationToken);
                 if (images.Count == 0)
                 {

@@ -138,6 +138,8 @@ public static class ErrorCodes
 
     public const string DocumentsLeftOut = "CONTAINER3041";
 
+    public const string CacheNotWritable = "CONTAINER3042";
+
     public static IReadOnlyList<ErrorCode> Catalog { get; } =
     [
         new(Cancelled, "The build was cancelled; nothing was written"),
@@ -197,12 +199,13 @@ public static class ErrorCodes
         new(OverlayUnavailable, "overlayfs cannot be mounted where `SDK_CONTAINERS_SNAPSHOTTER=overlayfs` asks for it (or for that many layers)"),
         new(InvalidSnapshotter, "A bad `SDK_CONTAINERS_SNAPSHOTTER`"),
         new(SnapshotStoreBusy, "`prune` while a build is running on the cache"),
-        new(InvalidKeepStorage, "A bad `--keep-storage` size"),
+        new(InvalidKeepStorage, "A bad `--keep-storage` or `SDK_CONTAINERS_CACHE_LIMIT` size"),
         new(InvalidSecret, "A bad `--secret`/`--ssh`/`ContainerBuildSecret`, a secret whose file or variable cannot be read, a required secret or agent not given"),
         new(NoOutput, "(warning) A build with no output: the image stays in the build cache only"),
         new(InvalidCache, "A bad `--cache-to`/`--cache-from` (or `ContainerCacheTo`/`ContainerCacheFrom` with `ContainerDockerfile`)"),
         new(CacheUnreadable, "(warning) A `--cache-from` cache that cannot be read or is not one of ours: the build goes on without it"),
         new(SbomInputUnreadable, "No SBOM can be made: the publish folder's `<app>.deps.json` is missing or unreadable, or its `.runtimeconfig.json` is not JSON"),
         new(DocumentsLeftOut, "(warning) An output that re-serialises the image (type=oci of a Docker-format image) could not make its SBOM and provenance again for the new digest, so it holds the image without them"),
+        new(CacheNotWritable, "The cache directory cannot be used (its lock file cannot be made or read); names it, and says to set `ContainerCacheDirectory`, `--cache` or `SDK_CONTAINERS_CACHE` to a writable directory"),
     ];
 }

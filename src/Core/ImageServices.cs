@@ -44,29 +44,35 @@ public sealed class ImageServices : IDisposable
     {
         Registries.Dispose();
         _hold.Dispose();
-        if (Store.BytesAdded > 0)
+        // A trim another build skipped is left to the next one out (the marker); without file locks (.NET's
+        // DisableFileLocking) no hold protects a running build, so nothing is evicted.
+        var pending = Path.Combine(Store.Root, ".trim-pending");
+        if (!StoreLock.LockingDisabled && (Store.BytesAdded > 0 || File.Exists(pending)))
         {
-            Trim();
+            Trim(pending);
         }
     }
 
-    private void Trim()
+    private void Trim(string pending)
     {
-        using var alone = Store.TryExclusive();
-        if (alone is null)
-        {
-            return; // another build runs: the last one out trims
-        }
-
         try
         {
+            using var alone = Store.TryExclusive();
+            if (alone is null)
+            {
+                // Another build runs: it trims when it ends, even if it added nothing itself.
+                File.WriteAllBytes(pending, []);
+                return;
+            }
+
             var (count, bytes) = StoreEviction.Evict(Store, CacheLimit);
+            File.Delete(pending);
             if (count > 0)
             {
                 Log.Info($"Removed {count} least recently used files ({bytes / 1048576.0:F0} MB) to keep the cache {Store.Root} within {CacheLimit / 1048576.0:F0} MB");
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ContainerException)
         {
             // The build is done; a store it could not trim is trimmed by the next one.
             Log.Detail($"The cache {Store.Root} was not trimmed: {ex.Message}");

@@ -47,30 +47,46 @@ public sealed class StoreEvictionTests
     }
 
     [Fact]
-    public async Task NoTrimWhileAnotherBuildHoldsTheStoreNorAfterABuildThatAddedNothing()
+    public async Task NoTrimWhileAnotherBuildHoldsTheStoreAndTheNextOneOutTrimsInstead()
     {
         using var work = new TempDirectory();
         var store = new BlobStore(work.Combine("cache"));
         var first = await AddAsync(store, "first", 0);
         var log = new RecordingLog();
+        ImageServices Services(BlobStore s) => new(s, new RegistrySession(new RegistryOptions(), log), log) { CacheLimit = 0 };
+
+        // A build that added nothing, with nothing pending, leaves the store alone.
+        Services(new BlobStore(store.Root)).Dispose();
+        Assert.True(store.TryGet(first, out _));
 
         using (store.Share())
         {
-            using (new ImageServices(store, new RegistrySession(new RegistryOptions(), log), log) { CacheLimit = 0 })
-            {
-            }
-
+            Services(store).Dispose(); // added a blob, but another build holds the store
             Assert.True(store.TryGet(first, out _));
             Assert.Null(store.TryExclusive());
         }
 
-        var reader = new BlobStore(store.Root); // another process: it adds nothing
-        using (new ImageServices(reader, new RegistrySession(new RegistryOptions(), log), log) { CacheLimit = 0 })
-        {
-        }
-
-        Assert.True(store.TryGet(first, out _));
         Assert.DoesNotContain(log.Lines, l => l.StartsWith("Removed", StringComparison.Ordinal));
+
+        // The build that held it ends: it added nothing, yet trims what the other one could not.
+        Services(new BlobStore(store.Root)).Dispose();
+        Assert.False(store.TryGet(first, out _));
+        Assert.Contains(log.Lines, l => l.StartsWith("Removed 1 least recently used files", StringComparison.Ordinal));
+        Assert.False(File.Exists(Path.Combine(store.Root, ".trim-pending")));
+    }
+
+    [Fact]
+    public void AnUnusableCacheOrABadLimitIsAnErrorNamingIt()
+    {
+        using var work = new TempDirectory();
+        work.WriteFile("not-a-directory", "a file where the cache should be");
+        var error = Assert.Throws<ContainerException>(() => new BlobStore(work.Combine("not-a-directory", "cache")).Share());
+        Assert.Equal(ErrorCodes.CacheNotWritable, error.Code);
+        Assert.Contains(work.Combine("not-a-directory", "cache"), error.Message, StringComparison.Ordinal);
+
+        Assert.Equal(10L << 30, StoreEviction.ParseSize("10GB", "SDK_CONTAINERS_CACHE_LIMIT="));
+        var bad = Assert.Throws<ContainerException>(() => StoreEviction.ParseSize("ten", "SDK_CONTAINERS_CACHE_LIMIT="));
+        Assert.Equal((ErrorCodes.InvalidKeepStorage, "SDK_CONTAINERS_CACHE_LIMIT=ten: write a size such as 10GB, 512MB or 1000000."), (bad.Code, bad.Message));
     }
 
     [Fact]

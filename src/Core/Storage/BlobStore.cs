@@ -132,6 +132,7 @@ public sealed class BlobStore
         if (File.Exists(final))
         {
             File.Delete(tempPath);
+            MarkUsed(new FileInfo(final));
             return new StoredBlob(digest, size, final, Reused: true);
         }
         else

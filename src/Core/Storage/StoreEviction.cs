@@ -12,9 +12,26 @@ public sealed record CachedFile(string Path, long Size, DateTime LastUsed);
 /// </summary>
 public static class StoreEviction
 {
-    /// <summary>SDK_CONTAINERS_CACHE_LIMIT in bytes, else 20 GB.</summary>
+    /// <summary>SDK_CONTAINERS_CACHE_LIMIT (bytes, or with KB, MB, GB), else 20 GB.</summary>
     public static long LimitFromEnvironment()
-        => long.TryParse(Environment.GetEnvironmentVariable("SDK_CONTAINERS_CACHE_LIMIT"), NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) ? bytes : 20L << 30;
+        => Environment.GetEnvironmentVariable("SDK_CONTAINERS_CACHE_LIMIT") is { Length: > 0 } limit ? ParseSize(limit, "SDK_CONTAINERS_CACHE_LIMIT=") : 20L << 30;
+
+    /// <summary>A size as --keep-storage and SDK_CONTAINERS_CACHE_LIMIT take it: bytes, or a number with KB, MB or GB.</summary>
+    public static long ParseSize(string text, string what)
+    {
+        var trimmed = text.Trim().ToUpperInvariant();
+        var (number, factor) = trimmed switch
+        {
+            _ when trimmed.EndsWith("GB", StringComparison.Ordinal) => (trimmed[..^2], 1L << 30),
+            _ when trimmed.EndsWith("MB", StringComparison.Ordinal) => (trimmed[..^2], 1L << 20),
+            _ when trimmed.EndsWith("KB", StringComparison.Ordinal) => (trimmed[..^2], 1L << 10),
+            _ when trimmed.EndsWith('B') => (trimmed[..^1], 1L),
+            _ => (trimmed, 1L),
+        };
+        return double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0
+            ? (long)(value * factor)
+            : throw new ContainerException(ErrorCodes.InvalidKeepStorage, $"{what}{(what.EndsWith('=') ? string.Empty : " ")}{text}: write a size such as 10GB, 512MB or 1000000.");
+    }
 
     /// <summary>Every blob and record, least recently used first (ties by path, so the order is the same each time).</summary>
     public static IReadOnlyList<CachedFile> List(BlobStore store)
@@ -45,13 +62,6 @@ public static class StoreEviction
     /// <returns>How many files and bytes were removed.</returns>
     public static (int Count, long Bytes) Evict(BlobStore store, long keepBytes)
         => Remove(List(store), keepBytes);
-
-    /// <summary>Removes the files unused since <paramref name="before"/>.</summary>
-    public static (int Count, long Bytes) EvictUnusedSince(BlobStore store, DateTime before)
-    {
-        var files = List(store);
-        return Remove(files, files.Where(f => f.LastUsed >= before).Sum(f => f.Size));
-    }
 
     /// <summary>What killed writers left: partial blobs and half-written records. Only with the store held alone.</summary>
     public static int CleanPartials(BlobStore store)

@@ -6,19 +6,34 @@ namespace Sdk.Containers.Storage;
 /// </summary>
 internal static class StoreLock
 {
-    // .NET takes flock(LOCK_SH) for a shared open and flock(LOCK_EX) for FileShare.None, without waiting.
+    /// <summary>
+    /// .NET takes no flock at all under this switch (or its environment variable): then no hold protects anything,
+    /// and nothing may be evicted.
+    /// </summary>
+    public static bool LockingDisabled { get; } =
+        (AppContext.TryGetSwitch("System.IO.DisableFileLocking", out var disabled) && disabled)
+        || Environment.GetEnvironmentVariable("DOTNET_SYSTEM_IO_DISABLEFILELOCKING") is "1" or "true";
+
+    /// <summary>
+    /// The lock, or null while another open of it conflicts (a shared hold against an eviction, or the reverse).
+    /// .NET takes flock(LOCK_EX|LOCK_NB) for FileShare.None whatever the access, and LOCK_SH for a shared read-only
+    /// open; both are opened read-only, so a lock file another user made (0644) locks as well.
+    /// </summary>
+    /// <exception cref="ContainerException">The lock file cannot be made or read: the cache is not writable.</exception>
     public static FileStream? TryOpen(string lockFile, bool exclusive)
     {
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(lockFile)!);
-            return exclusive
-                ? new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)
-                : new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite);
+            return new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.Read, exclusive ? FileShare.None : FileShare.ReadWrite);
         }
-        catch (IOException)
+        catch (IOException) when (File.Exists(lockFile))
         {
-            return null;
+            return null; // it exists and is locked the other way
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ContainerException(ErrorCodes.CacheNotWritable, $"The cache {Path.GetDirectoryName(lockFile)} cannot be used: {ex.Message} Set ContainerCacheDirectory (CLI --cache, or SDK_CONTAINERS_CACHE) to a directory this user can write.");
         }
     }
 
