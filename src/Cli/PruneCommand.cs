@@ -40,22 +40,18 @@ internal static class PruneCommand
                 : parse.GetValue(all) ? 0
                 : entries.Where(e => e.LastUsed >= DateTime.UtcNow.AddDays(-7)).Sum(e => e.Size);
 
-            var total = entries.Sum(e => e.Size);
-            var removed = new List<Entry>();
-            foreach (var entry in entries.TakeWhile(_ => total > keepBytes))
+            var removed = LeastRecentlyUsed.Remove(entries, keepBytes, e => e.Size, e =>
             {
-                if (entry.Snapshot)
+                if (e.Snapshot)
                 {
-                    SnapshotStore.Remove(entry.Path);
+                    SnapshotStore.Remove(e.Path);
                 }
                 else
                 {
-                    File.Delete(entry.Path);
+                    File.Delete(e.Path);
                 }
-
-                total -= entry.Size;
-                removed.Add(entry);
-            }
+            });
+            var total = entries.Sum(e => e.Size) - removed.Sum(e => e.Size);
 
             StoreEviction.CleanPartials(store);
             static double Mb(IEnumerable<Entry> e) => e.Sum(x => x.Size) / 1048576.0;

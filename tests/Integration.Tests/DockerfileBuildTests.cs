@@ -229,10 +229,17 @@ public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture 
                 .ToArray();
             Assert.Equal(["step: [stage-0] COPY status /var/lib/dpkg/status", "step: [stage-0] COPY app/ /app/"], steps.Select(s => s.Name));
             Assert.Equal(["3", "4"], steps.Select(s => s.Line));
+            byte[] Blob(System.Text.Json.JsonElement descriptor)
+            {
+                var digest = Digests.Digest.Parse(descriptor.GetProperty("digest").GetString()!);
+                return File.ReadAllBytes(Path.Combine(layout, "blobs", digest.Algorithm, digest.Hex));
+            }
+
+
             using var layoutIndex = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(layout, "index.json")));
             var imageEntry = layoutIndex.RootElement.GetProperty("manifests").EnumerateArray().Single(m => !m.TryGetProperty("artifactType", out _));
-            using var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(layout, "blobs", "sha256", imageEntry.GetProperty("digest").GetString()!["sha256:".Length..])));
-            using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(layout, "blobs", "sha256", manifest.RootElement.GetProperty("config").GetProperty("digest").GetString()!["sha256:".Length..])));
+            using var manifest = System.Text.Json.JsonDocument.Parse(Blob(imageEntry));
+            using var config = System.Text.Json.JsonDocument.Parse(Blob(manifest.RootElement.GetProperty("config")));
             var diffIds = config.RootElement.GetProperty("rootfs").GetProperty("diff_ids").EnumerateArray().Select(d => d.GetString()![7..]).ToArray();
             Assert.Equal(diffIds[^2..], steps.Select(s => s.DiffId));
 
@@ -243,11 +250,11 @@ public sealed class DockerfileBuildTests(TestEnvironment env, DockerfileFixture 
             Assert.Equal(["application/vnd.cyclonedx+json", "application/vnd.in-toto+json"], referrers.Select(r => r.GetProperty("artifactType").GetString()).Order(StringComparer.Ordinal));
             foreach (var referrer in referrers)
             {
-                using var artifact = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(layout, "blobs", "sha256", referrer.GetProperty("digest").GetString()!["sha256:".Length..])));
+                using var artifact = System.Text.Json.JsonDocument.Parse(Blob(referrer));
                 Assert.Equal(imageEntry.GetProperty("digest").GetString(), artifact.RootElement.GetProperty("subject").GetProperty("digest").GetString());
                 if (referrer.GetProperty("artifactType").GetString() == "application/vnd.in-toto+json")
                 {
-                    var document = File.ReadAllText(Path.Combine(layout, "blobs", "sha256", artifact.RootElement.GetProperty("layers")[0].GetProperty("digest").GetString()!["sha256:".Length..]));
+                    var document = System.Text.Encoding.UTF8.GetString(Blob(artifact.RootElement.GetProperty("layers")[0]));
                     Assert.Contains($"\"sha256\":\"{imageEntry.GetProperty("digest").GetString()!["sha256:".Length..]}\"", document, StringComparison.Ordinal);
                 }
             }

@@ -116,23 +116,8 @@ public sealed class SnapshotStore
     /// <returns>How many snapshots and bytes were removed.</returns>
     public (int Count, long Bytes) Evict(long keepBytes)
     {
-        var snapshots = List();
-        var total = snapshots.Sum(s => s.Size);
-        var (count, bytes) = (0, 0L);
-        foreach (var (directory, size, _) in snapshots)
-        {
-            if (total <= keepBytes)
-            {
-                break;
-            }
-
-            Remove(directory);
-            total -= size;
-            count++;
-            bytes += size;
-        }
-
-        return (count, bytes);
+        var removed = LeastRecentlyUsed.Remove(List(), keepBytes, s => s.Size, s => Remove(s.Directory));
+        return (removed.Count, removed.Sum(s => s.Size));
     }
 
     /// <summary>Removes one snapshot of <see cref="List"/>; only with <see cref="TryExclusive"/> held.</summary>

@@ -61,7 +61,10 @@ public static class StoreEviction
     /// <summary>Removes least recently used files until the cache holds at most <paramref name="keepBytes"/>.</summary>
     /// <returns>How many files and bytes were removed.</returns>
     public static (int Count, long Bytes) Evict(BlobStore store, long keepBytes)
-        => Remove(List(store), keepBytes);
+    {
+        var removed = LeastRecentlyUsed.Remove(List(store), keepBytes, f => f.Size, f => File.Delete(f.Path));
+        return (removed.Count, removed.Sum(f => f.Size));
+    }
 
     /// <summary>What killed writers left: partial blobs and half-written records. Only with the store held alone.</summary>
     public static int CleanPartials(BlobStore store)
@@ -78,25 +81,5 @@ public static class StoreEviction
         }
 
         return removed;
-    }
-
-    private static (int Count, long Bytes) Remove(IReadOnlyList<CachedFile> files, long keepBytes)
-    {
-        var total = files.Sum(f => f.Size);
-        var (count, bytes) = (0, 0L);
-        foreach (var file in files)
-        {
-            if (total <= keepBytes)
-            {
-                break;
-            }
-
-            File.Delete(file.Path);
-            total -= file.Size;
-            count++;
-            bytes += file.Size;
-        }
-
-        return (count, bytes);
     }
 }
