@@ -181,13 +181,25 @@ public sealed class BuildContainerImage : ContainerImageTask
                 ExtraLayers = ExtraLayers.Select(ToExtraLayer).ToArray(),
             };
 
-            using var services = ImageServices.Create(NullIfEmpty(CacheDirectory), new Registry.RegistryOptions
+            var registryOptions = new Registry.RegistryOptions
             {
                 InsecureRegistries = InsecureRegistries.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 MaxChunkSize = ParseSize(RegistryChunkSize) ?? new Registry.RegistryOptions().MaxChunkSize,
-            }, new MSBuildLog(Log));
+            };
+            if (PublishWorker.Find(Log) is { } worker)
+            {
+                var work = new PublishWorkerRequest(request, NullIfEmpty(CacheDirectory), registryOptions.InsecureRegistries.ToArray(), registryOptions.MaxChunkSize);
+                if (worker.Run(work, Log, new MSBuildLog(Log), (code, message) => TaskErrors.LogError(Log, BuildEngine, code, message), Cancellation.Token) is { } image)
+                {
+                    SetOutputs(image);
+                }
+
+                return;
+            }
+
+            using var services = ImageServices.Create(NullIfEmpty(CacheDirectory), registryOptions, new MSBuildLog(Log));
             var result = new ContainerPublisher(services).PublishAsync(request, Cancellation.Token).GetAwaiter().GetResult();
-            SetOutputs(result);
+            SetOutputs(PublishedImage.From(result));
         });
     }
 

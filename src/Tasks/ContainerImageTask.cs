@@ -31,15 +31,17 @@ public abstract class ContainerImageTask : Microsoft.Build.Utilities.Task, ICanc
 
     public void Cancel() => Cancellation.Cancel();
 
-    protected void SetOutputs(ContainerPublishResult result)
+    protected void SetOutputs(ContainerPublishResult result) => SetOutputs(PublishedImage.From(result));
+
+    protected void SetOutputs(PublishedImage image)
     {
-        GeneratedContainerDigest = result.Image.ManifestDigest.ToString();
-        GeneratedImageId = result.Image.ConfigDigest.ToString();
-        GeneratedContainerConfiguration = result.ConfigJson;
-        GeneratedContainerManifest = result.ManifestJson;
-        GeneratedContainerMediaType = result.Image.ManifestMediaType;
-        GeneratedArchiveOutputPath = result.ArchivePath ?? string.Empty;
-        GeneratedContainerNames = result.RepoTags.Select(t => (ITaskItem)new Microsoft.Build.Utilities.TaskItem(t)).ToArray();
+        GeneratedContainerDigest = image.ManifestDigest;
+        GeneratedImageId = image.ConfigDigest;
+        GeneratedContainerConfiguration = image.ConfigJson;
+        GeneratedContainerManifest = image.ManifestJson;
+        GeneratedContainerMediaType = image.ManifestMediaType;
+        GeneratedArchiveOutputPath = image.ArchivePath ?? string.Empty;
+        GeneratedContainerNames = image.RepoTags.Select(t => (ITaskItem)new Microsoft.Build.Utilities.TaskItem(t)).ToArray();
     }
 
     protected static string? NullIfEmpty(string value) => string.IsNullOrWhiteSpace(value) ? null : value;

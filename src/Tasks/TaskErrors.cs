@@ -35,7 +35,7 @@ internal static class TaskErrors
         return false;
     }
 
-    private static void LogError(TaskLoggingHelper log, IBuildEngine engine, string code, string message)
+    public static void LogError(TaskLoggingHelper log, IBuildEngine engine, string code, string message)
         => log.LogError(null, code, null, engine.ProjectFileOfTaskNode, engine.LineNumberOfTaskNode, engine.ColumnNumberOfTaskNode, 0, 0, message);
 }
 

@@ -20,4 +20,14 @@ public static class Binlogs
         build.VisitAllChildren<Target>(t => names.Add(t.Name));
         return names;
     }
+
+    /// <summary>Every message, warning and error text of the build, low importance included.</summary>
+    public static IReadOnlyList<string> Messages(string binlog)
+    {
+        var build = BinaryLog.ReadBuild(binlog);
+        var texts = new List<string>();
+        build.VisitAllChildren<AbstractDiagnostic>(d => texts.Add($"{d.Code}: {d.Text}"));
+        build.VisitAllChildren<Message>(m => texts.Add(m.Text));
+        return texts;
+    }
 }

@@ -346,7 +346,7 @@ public sealed class ImageLoader(BlobStore store, Registry.RegistrySession? regis
             var check = await CheckLayerAsync(blob.Path, name, expectedDiffId: null, cancellationToken, blob.Digest).ConfigureAwait(false);
             layers.Add(Layer.Create(blob.Path, check.BlobDigest, check.BlobSize, check.Compression, check.DiffId));
             var createdBy = json["container_config"]?["Cmd"] is JsonArray cmd ? string.Join(' ', cmd.Select(c => c?.GetValue<string>())) : null;
-            history.Add(new JsonObject { ["created"] = json["created"]?.DeepClone(), ["created_by"] = createdBy });
+            history.Add((JsonNode)new JsonObject { ["created"] = json["created"]?.DeepClone(), ["created_by"] = createdBy });
         }
 
         var config = chain[^1].Json.DeepClone().AsObject();

@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using Sdk.Containers.Publishing;
+
+namespace Sdk.Containers.Tasks;
+
+/// <summary>
+/// Runs the image work in the packed NativeAOT worker: a cold MSBuild process would otherwise compile ~3,000 of our
+/// methods just in time for each build. The worker inherits the environment (registry credentials come from the same
+/// places), gets the request on standard input and answers with <see cref="PublishWorkerMessage"/> lines, which are
+/// logged here as the in-process build logs them.
+/// </summary>
+internal sealed class PublishWorker(string path)
+{
+    /// <summary>SDK_CONTAINERS_WORKER=false makes the task do the work in MSBuild's process.</summary>
+    public const string Switch = "SDK_CONTAINERS_WORKER";
+
+    private const int StandardErrorKept = 4096;
+
+    public string Path { get; } = path;
+
+    /// <summary>The worker packed next to the task assemblies for this platform, when there is one and it may run.</summary>
+    public static PublishWorker? Find(TaskLoggingHelper log)
+    {
+        if (Environment.GetEnvironmentVariable(Switch) is { } value && (value.Equals("false", StringComparison.OrdinalIgnoreCase) || value == "0"))
+        {
+            log.LogMessage(MessageImportance.Low, $"{Switch}={value}: the image is built in MSBuild's process.");
+            return null;
+        }
+
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        {
+            return null;
+        }
+
+        var path = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(typeof(PublishWorker).Assembly.Location)!, "linux-x64", "sdk-containers-worker");
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        // NuGet does not keep file modes when it extracts a package.
+        const UnixFileMode execute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        try
+        {
+            var mode = File.GetUnixFileMode(path);
+            if ((mode & UnixFileMode.UserExecute) == 0)
+            {
+                File.SetUnixFileMode(path, mode | execute);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            log.LogMessage(MessageImportance.Low, $"The publish worker {path} cannot be made executable ({ex.Message}); the image is built in MSBuild's process.");
+            return null;
+        }
+
+        return new PublishWorker(path);
+    }
+
+    /// <summary>Runs one request; errors are logged (with their codes), the image is returned when it was built.</summary>
+    public PublishedImage? Run(PublishWorkerRequest request, TaskLoggingHelper log, IBuildLog buildLog, Action<string, string> logError, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(Path)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Environment.CurrentDirectory,
+            StandardOutputEncoding = new UTF8Encoding(false),
+            StandardErrorEncoding = new UTF8Encoding(false),
+            StandardInputEncoding = new UTF8Encoding(false),
+        };
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start) ?? throw new ContainerException(ErrorCodes.Unexpected, $"The publish worker {Path} did not start.");
+        log.LogMessage(MessageImportance.Low, $"Image work in the publish worker {Path} (process {process.Id}), started in {clock.ElapsedMilliseconds} ms.");
+        var standardError = new StringBuilder();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (standardError)
+                {
+                    standardError.AppendLine(e.Data);
+                    if (standardError.Length > StandardErrorKept)
+                    {
+                        standardError.Remove(0, standardError.Length - StandardErrorKept);
+                    }
+                }
+            }
+        };
+        process.BeginErrorReadLine();
+
+        process.StandardInput.WriteLine(PublishWorkerJson.Serialize(request));
+        process.StandardInput.Flush();
+
+        // Closing standard input is how the worker learns of a cancel; it then stops and removes what it began.
+        using var onCancel = cancellationToken.Register(() =>
+        {
+            try
+            {
+                process.StandardInput.Close();
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+            {
+            }
+        });
+
+        PublishedImage? image = null;
+        var ended = false;
+        while (process.StandardOutput.ReadLine() is { } line)
+        {
+            switch (PublishWorkerJson.TryParseMessage(line))
+            {
+                case { Kind: WorkerMessageKind.Info, Text: { } text }:
+                    buildLog.Info(text);
+                    break;
+                case { Kind: WorkerMessageKind.Warning, Code: { } code, Text: { } text }:
+                    buildLog.Warning(code, text);
+                    break;
+                case { Kind: WorkerMessageKind.Error, Code: { } code, Text: { } text }:
+                    logError(code, text);
+                    ended = true;
+                    break;
+                case { Kind: WorkerMessageKind.Result, Result: { } result }:
+                    image = result;
+                    ended = true;
+                    break;
+                case { Text: { } text }:
+                    buildLog.Detail(text);
+                    break;
+                default:
+                    buildLog.Detail(line);
+                    break;
+            }
+        }
+
+        var answered = clock.ElapsedMilliseconds;
+        process.WaitForExit();
+        log.LogMessage(MessageImportance.Low, $"The publish worker answered after {answered} ms and exited after {clock.ElapsedMilliseconds} ms.");
+        if (!ended)
+        {
+            string tail;
+            lock (standardError)
+            {
+                tail = standardError.ToString().Trim();
+            }
+
+            logError(
+                cancellationToken.IsCancellationRequested ? ErrorCodes.Cancelled : ErrorCodes.Unexpected,
+                cancellationToken.IsCancellationRequested
+                    ? "The container build was cancelled; no output was written."
+                    : $"The publish worker {Path} ended with exit code {process.ExitCode} and no result{(tail.Length == 0 ? "." : $": {tail}")} Set {Switch}=false to build the image in MSBuild's process.");
+        }
+
+        return image;
+    }
+}
