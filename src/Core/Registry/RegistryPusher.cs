@@ -120,31 +120,47 @@ public sealed class RegistryPusher(RegistrySession session)
     {
         var repository = session.For(destination.Registry).ForPush(destination.Repository);
         var blobs = referrers.Select(r => (r.DocumentDescriptor.Digest, Bytes: r.Document))
-            .Append((Supply.Referrer.EmptyConfigDescriptor.Digest, Supply.Referrer.EmptyConfig.ToArray()))
+            .Append((Supply.Referrer.EmptyConfigDescriptor.Digest, Bytes: Supply.Referrer.EmptyConfig.ToArray()))
             .DistinctBy(b => b.Digest);
-        foreach (var (digest, bytes) in blobs)
-        {
-            await PushBlobAsync(repository, digest, bytes.Length, offset => new MemoryStream(bytes, (int)offset, bytes.Length - (int)offset, writable: false), null, cancellationToken).ConfigureAwait(false);
-        }
+
+        // A handful of small requests that do not depend on each other: one round trip's wait instead of seven. The
+        // referrers tags are read meanwhile, for registries that turn out to have no referrers API.
+        var subjects = referrers.Select(r => r.Subject.Digest).Distinct().ToArray();
+        var listed = subjects.ToDictionary(s => s, s => repository.Manifests.GetAsync(Supply.Referrer.FallbackTag(s), cancellationToken));
+        await Task.WhenAll(blobs.Select(b => PushBlobAsync(repository, b.Digest, b.Bytes.Length, offset => new MemoryStream(b.Bytes, (int)offset, b.Bytes.Length - (int)offset, writable: false), null, cancellationToken))).ConfigureAwait(false);
+        var puts = await Task.WhenAll(referrers.Select(r => repository.Manifests.PutAsync(r.ManifestDigest.ToString(), r.ManifestBytes, MediaTypes.OciManifest, cancellationToken))).ConfigureAwait(false);
 
         var unindexed = new List<Supply.Referrer>();
-        foreach (var referrer in referrers)
+        for (var i = 0; i < referrers.Count; i++)
         {
-            var put = await repository.Manifests.PutAsync(referrer.ManifestDigest.ToString(), referrer.ManifestBytes, MediaTypes.OciManifest, cancellationToken).ConfigureAwait(false);
-            if (put.IndexedSubject != referrer.Subject.Digest)
+            if (puts[i].IndexedSubject != referrers[i].Subject.Digest)
             {
-                unindexed.Add(referrer);
+                unindexed.Add(referrers[i]);
             }
 
-            session.Log.Info($"Attached {referrer.ArtifactType} to {destination.Name(referrer.Subject.Digest.ToString())} as {referrer.ManifestDigest}");
+            session.Log.Info($"Attached {referrers[i].ArtifactType} to {destination.Name(referrers[i].Subject.Digest.ToString())} as {referrers[i].ManifestDigest}");
         }
 
         var tags = 0;
         foreach (var subject in unindexed.GroupBy(r => r.Subject.Digest))
         {
-            if (await UpdateReferrersTagAsync(repository, destination, subject.Key, subject.ToArray(), cancellationToken).ConfigureAwait(false))
+            var existing = await listed[subject.Key].ConfigureAwait(false);
+            if (await UpdateReferrersTagAsync(repository, destination, subject.Key, existing, subject.ToArray(), cancellationToken).ConfigureAwait(false))
             {
                 tags++;
+            }
+        }
+
+        // A registry with a referrers API needed none of the reads: what they came to, failures included, is moot.
+        foreach (var read in listed.Values)
+        {
+            try
+            {
+                await read.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ContainerException or HttpRequestException or OperationCanceledException)
+            {
+                session.Log.Detail($"A referrers tag read that was not needed failed: {ex.Message}");
             }
         }
 
@@ -152,10 +168,9 @@ public sealed class RegistryPusher(RegistrySession session)
     }
 
     /// <summary>Adds the referrers to the subject's sha256-&lt;hex&gt; index, keeping what others put there.</summary>
-    private async Task<bool> UpdateReferrersTagAsync(RepositoryClient repository, RepositoryLocation destination, Digest subject, IReadOnlyList<Supply.Referrer> referrers, CancellationToken cancellationToken)
+    private async Task<bool> UpdateReferrersTagAsync(RepositoryClient repository, RepositoryLocation destination, Digest subject, FetchedManifest? existing, IReadOnlyList<Supply.Referrer> referrers, CancellationToken cancellationToken)
     {
         var tag = Supply.Referrer.FallbackTag(subject);
-        var existing = await repository.Manifests.GetAsync(tag, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<Descriptor> listed = [];
         if (existing is not null)
         {
