@@ -22,7 +22,7 @@ log() { echo "[test-env] $*" >&2; }
 
 install_packages() {
   local missing=()
-  for tool in dockerd:docker.io containerd:containerd ctr:containerd podman:podman docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc busybox:busybox-static xz:xz-utils bzip2:bzip2 htpasswd:apache2-utils pigz:pigz jq:jq /usr/bin/time:time python3:python3; do
+  for tool in dockerd:docker.io containerd:containerd ctr:containerd podman:podman docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc busybox:busybox-static xz:xz-utils bzip2:bzip2 htpasswd:apache2-utils pigz:pigz jq:jq /usr/bin/time:time python3:python3 gcc:gcc; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
   done
   if ((${#missing[@]})); then

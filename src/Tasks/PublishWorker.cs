@@ -8,10 +8,10 @@ using Sdk.Containers.Publishing;
 namespace Sdk.Containers.Tasks;
 
 /// <summary>
-/// Runs the image work in the packed NativeAOT worker: a cold MSBuild process would otherwise compile ~3,000 of our
-/// methods just in time for each build. The worker inherits the environment (registry credentials come from the same
-/// places), gets the request on standard input and answers with <see cref="PublishWorkerMessage"/> lines, which are
-/// logged here as the in-process build logs them.
+/// Runs the image work in the packed NativeAOT worker: in a cold MSBuild process the code a build runs once (HTTP,
+/// TLS, JSON, SBOMs) is compiled just in time for every build. The worker inherits the environment (registry
+/// credentials come from the same places), gets the request on standard input and answers with
+/// <see cref="PublishWorkerMessage"/> lines, which are logged here as the in-process build logs them.
 /// </summary>
 internal sealed class PublishWorker(string path)
 {
