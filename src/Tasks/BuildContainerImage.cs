@@ -189,12 +189,15 @@ public sealed class BuildContainerImage : ContainerImageTask
             if (PublishWorker.Find(Log) is { } worker)
             {
                 var work = new PublishWorkerRequest(request, NullIfEmpty(CacheDirectory), registryOptions.InsecureRegistries.ToArray(), registryOptions.MaxChunkSize);
-                if (worker.Run(work, Log, new MSBuildLog(Log), (code, message) => TaskErrors.LogError(Log, BuildEngine, code, message), Cancellation.Token) is { } image)
+                if (worker.TryRun(work, Log, new MSBuildLog(Log), (code, message) => TaskErrors.LogError(Log, BuildEngine, code, message), Cancellation.Token, out var image))
                 {
-                    SetOutputs(image);
-                }
+                    if (image is not null)
+                    {
+                        SetOutputs(image);
+                    }
 
-                return;
+                    return;
+                }
             }
 
             using var services = ImageServices.Create(NullIfEmpty(CacheDirectory), registryOptions, new MSBuildLog(Log));

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -20,6 +21,8 @@ internal sealed class PublishWorker(string path)
 
     private const int StandardErrorKept = 4096;
 
+    private static readonly TimeSpan CancelGrace = TimeSpan.FromSeconds(30);
+
     public string Path { get; } = path;
 
     /// <summary>The worker packed next to the task assemblies for this platform, when there is one and it may run.</summary>
@@ -31,7 +34,8 @@ internal sealed class PublishWorker(string path)
             return null;
         }
 
-        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        // linux-x64 and not linux-musl-x64: the worker is linked against glibc.
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.RuntimeIdentifier != "linux-x64")
         {
             return null;
         }
@@ -61,9 +65,14 @@ internal sealed class PublishWorker(string path)
         return new PublishWorker(path);
     }
 
-    /// <summary>Runs one request; errors are logged (with their codes), the image is returned when it was built.</summary>
-    public PublishedImage? Run(PublishWorkerRequest request, TaskLoggingHelper log, IBuildLog buildLog, Action<string, string> logError, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one request: errors are logged with their codes, the image is returned when it was built. False when the
+    /// worker could not run here at all (it did not start, or ended before it said anything: a system it was not
+    /// linked for, a file system that does not execute), so the caller does the work itself.
+    /// </summary>
+    public bool TryRun(PublishWorkerRequest request, TaskLoggingHelper log, IBuildLog buildLog, Action<string, string> logError, CancellationToken cancellationToken, out PublishedImage? image)
     {
+        image = null;
         var start = new ProcessStartInfo(Path)
         {
             RedirectStandardInput = true,
@@ -76,7 +85,18 @@ internal sealed class PublishWorker(string path)
             StandardInputEncoding = new UTF8Encoding(false),
         };
         var clock = Stopwatch.StartNew();
-        using var process = Process.Start(start) ?? throw new ContainerException(ErrorCodes.Unexpected, $"The publish worker {Path} did not start.");
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new Win32Exception("no process");
+        }
+        catch (Win32Exception ex)
+        {
+            log.LogMessage(MessageImportance.Low, $"The publish worker {Path} did not start ({ex.Message}); the image is built in MSBuild's process.");
+            return false;
+        }
+
+        using var started = process;
         log.LogMessage(MessageImportance.Low, $"Image work in the publish worker {Path} (process {process.Id}), started in {clock.ElapsedMilliseconds} ms.");
         var standardError = new StringBuilder();
         process.ErrorDataReceived += (_, e) =>
@@ -95,10 +115,18 @@ internal sealed class PublishWorker(string path)
         };
         process.BeginErrorReadLine();
 
-        process.StandardInput.WriteLine(PublishWorkerJson.Serialize(request));
-        process.StandardInput.Flush();
+        try
+        {
+            process.StandardInput.WriteLine(PublishWorkerJson.Serialize(request));
+            process.StandardInput.Flush();
+        }
+        catch (IOException)
+        {
+            // The worker is gone already; what it said, if anything, is read below.
+        }
 
-        // Closing standard input is how the worker learns of a cancel; it then stops and removes what it began.
+        // Closing standard input is how the worker learns of a cancel; it then stops and removes what it began. One
+        // that does not end within the grace period is killed, so that MSBuild's cancel never hangs on it.
         using var onCancel = cancellationToken.Register(() =>
         {
             try
@@ -108,13 +136,26 @@ internal sealed class PublishWorker(string path)
             catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
             {
             }
+
+            _ = System.Threading.Tasks.Task.Delay(CancelGrace).ContinueWith(_ =>
+            {
+                try
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or Win32Exception or ObjectDisposedException)
+                {
+                }
+            }, TaskScheduler.Default);
         });
 
-        PublishedImage? image = null;
+        var said = false;
         var ended = false;
         while (process.StandardOutput.ReadLine() is { } line)
         {
-            switch (PublishWorkerJson.TryParseMessage(line))
+            var message = PublishWorkerJson.TryParseMessage(line);
+            said |= message is not null;
+            switch (message)
             {
                 case { Kind: WorkerMessageKind.Info, Text: { } text }:
                     buildLog.Info(text);
@@ -141,22 +182,31 @@ internal sealed class PublishWorker(string path)
 
         var answered = clock.ElapsedMilliseconds;
         process.WaitForExit();
-        log.LogMessage(MessageImportance.Low, $"The publish worker answered after {answered} ms and exited after {clock.ElapsedMilliseconds} ms.");
-        if (!ended)
+        string tail;
+        lock (standardError)
         {
-            string tail;
-            lock (standardError)
-            {
-                tail = standardError.ToString().Trim();
-            }
-
-            logError(
-                cancellationToken.IsCancellationRequested ? ErrorCodes.Cancelled : ErrorCodes.Unexpected,
-                cancellationToken.IsCancellationRequested
-                    ? "The container build was cancelled; no output was written."
-                    : $"The publish worker {Path} ended with exit code {process.ExitCode} and no result{(tail.Length == 0 ? "." : $": {tail}")} Set {Switch}=false to build the image in MSBuild's process.");
+            tail = standardError.ToString().Trim();
         }
 
-        return image;
+        log.LogMessage(MessageImportance.Low, $"The publish worker answered after {answered} ms and exited after {clock.ElapsedMilliseconds} ms with code {process.ExitCode}.{(tail.Length == 0 ? string.Empty : $" Its standard error: {tail}")}");
+        if (ended)
+        {
+            return true;
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            logError(ErrorCodes.Cancelled, "The container build was cancelled; no output was written.");
+            return true;
+        }
+
+        if (!said)
+        {
+            log.LogMessage(MessageImportance.Low, $"The publish worker {Path} ended (code {process.ExitCode}) before it said anything; the image is built in MSBuild's process.");
+            return false;
+        }
+
+        logError(ErrorCodes.Unexpected, $"The publish worker {Path} ended with exit code {process.ExitCode} and no result{(tail.Length == 0 ? "." : $": {tail}")} Set {Switch}=false to build the image in MSBuild's process.");
+        return true;
     }
 }

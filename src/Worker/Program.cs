@@ -4,14 +4,17 @@ using Sdk.Containers.Publishing;
 using Sdk.Containers.Registry;
 
 // One request on the first line of standard input; log lines, then an error or the result, on standard output. The
-// end of standard input (the task cancelled, or MSBuild gone) and SIGTERM cancel the build.
+// end of standard input (the task cancelled, or MSBuild gone), SIGTERM and SIGINT cancel the build.
 var output = new WorkerOutput(Console.Out);
-using var cancellation = new CancellationTokenSource();
-using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+// Never disposed: the input thread may cancel it as the process ends.
+var cancellation = new CancellationTokenSource();
+
+// Ctrl+C reaches the whole process group, the worker too: it stops as a cancel does, removing what it began.
+var signals = new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT }.Select(signal => PosixSignalRegistration.Create(signal, context =>
 {
     context.Cancel = true;
     cancellation.Cancel();
-});
+})).ToArray();
 
 var line = Console.In.ReadLine();
 
@@ -41,6 +44,7 @@ try
     }
 
     output.Write(new PublishWorkerMessage(WorkerMessageKind.Result, Result: image));
+    GC.KeepAlive(signals);
     return 0;
 }
 catch (ContainerException ex)
@@ -58,6 +62,7 @@ catch (Exception ex)
     output.Detail(ex.ToString());
 }
 
+GC.KeepAlive(signals);
 return 1;
 
 /// <summary>The build's log as worker messages, one line each; lines from several threads never interleave.</summary>

@@ -72,6 +72,35 @@ public sealed partial class PublishWorkerTests(TestEnvironment env)
         Assert.Equal(error, ErrorLine(byWorker.Output));
     }
 
+    [Fact]
+    public void AWorkerThatCannotRunHereLeavesTheWorkToMSBuildsProcess()
+    {
+        env.Require();
+        var project = env.CopySample("hello");
+        var (byWorker, messages) = PublishHello(project, "worker", []);
+        var worker = messages.Select(m => WorkerLine().Match(m)).First(m => m.Success).Groups[1].Value;
+
+        // The package's task folder, copied with a "worker" that ends before it says anything, as one linked for
+        // another C library would.
+        var tasks = Path.Combine(project, "tasks");
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(Path.GetDirectoryName(worker))!, "*", SearchOption.AllDirectories))
+        {
+            var copy = Path.Combine(tasks, Path.GetRelativePath(Path.GetDirectoryName(Path.GetDirectoryName(worker))!, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(file, copy);
+        }
+
+        var broken = Path.Combine(tasks, "linux-x64", "sdk-containers-worker");
+        File.WriteAllText(broken, "#!/bin/sh\necho 'cannot load here' >&2\nexit 127\n");
+        File.SetUnixFileMode(broken, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        var (fallback, fallbackLog) = PublishHello(project, "fallback", [$"-p:SdkContainersTasksAssembly={Path.Combine(tasks, "Sdk.Containers.Tasks.dll")}"]);
+
+        Assert.Contains(fallbackLog, m => m.Contains("ended (code 127) before it said anything; the image is built in MSBuild's process", StringComparison.Ordinal));
+        Assert.Contains(fallbackLog, m => m.Contains("cannot load here", StringComparison.Ordinal));
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(byWorker))), Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(fallback))));
+    }
+
     private static string ErrorLine(string output)
         => output.Split('\n').Select(l => l.Trim()).First(l => l.Contains(": error CONTAINER", StringComparison.Ordinal));
 
@@ -101,6 +130,21 @@ public sealed partial class PublishWorkerTests(TestEnvironment env)
             1 << 20);
 
         using var process = Process.Start(new ProcessStartInfo(worker) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false })!;
+        try
+        {
+            await CancelAsync(process, request, silent, archive, project);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private static async Task CancelAsync(Process process, PublishWorkerRequest request, TcpListener silent, string archive, string project)
+    {
         await process.StandardInput.WriteLineAsync(PublishWorkerJson.Serialize(request));
         await process.StandardInput.FlushAsync();
         using var accepted = await silent.AcceptTcpClientAsync();
@@ -119,6 +163,6 @@ public sealed partial class PublishWorkerTests(TestEnvironment env)
         var error = lines.Select(PublishWorkerJson.TryParseMessage).Single(m => m?.Kind == WorkerMessageKind.Error)!;
         Assert.Equal("CONTAINER1000", error.Code);
         Assert.False(File.Exists(archive));
-        Assert.Empty(Directory.GetFiles(Path.Combine(project, "out"), "cancelled*"));
+        Assert.Empty(Directory.GetFiles(Path.Combine(project, "out"), "*cancelled*"));
     }
 }

@@ -123,10 +123,9 @@ public sealed class RegistryPusher(RegistrySession session)
             .Append((Supply.Referrer.EmptyConfigDescriptor.Digest, Bytes: Supply.Referrer.EmptyConfig.ToArray()))
             .DistinctBy(b => b.Digest);
 
-        // A handful of small requests that do not depend on each other: one round trip's wait instead of seven. The
-        // referrers tags are read meanwhile, for registries that turn out to have no referrers API.
-        var subjects = referrers.Select(r => r.Subject.Digest).Distinct().ToArray();
-        var listed = subjects.ToDictionary(s => s, s => repository.Manifests.GetAsync(Supply.Referrer.FallbackTag(s), cancellationToken));
+        // Small requests that do not depend on each other go together: one round trip's wait for the blobs and one
+        // for the manifests. The referrers tag is read only where a manifest's answer shows it is needed (no referrers
+        // API), as a registry may count every manifest read as a pull.
         await Task.WhenAll(blobs.Select(b => PushBlobAsync(repository, b.Digest, b.Bytes.Length, offset => new MemoryStream(b.Bytes, (int)offset, b.Bytes.Length - (int)offset, writable: false), null, cancellationToken))).ConfigureAwait(false);
         var puts = await Task.WhenAll(referrers.Select(r => repository.Manifests.PutAsync(r.ManifestDigest.ToString(), r.ManifestBytes, MediaTypes.OciManifest, cancellationToken))).ConfigureAwait(false);
 
@@ -144,23 +143,9 @@ public sealed class RegistryPusher(RegistrySession session)
         var tags = 0;
         foreach (var subject in unindexed.GroupBy(r => r.Subject.Digest))
         {
-            var existing = await listed[subject.Key].ConfigureAwait(false);
-            if (await UpdateReferrersTagAsync(repository, destination, subject.Key, existing, subject.ToArray(), cancellationToken).ConfigureAwait(false))
+            if (await UpdateReferrersTagAsync(repository, destination, subject.Key, subject.ToArray(), cancellationToken).ConfigureAwait(false))
             {
                 tags++;
-            }
-        }
-
-        // A registry with a referrers API needed none of the reads: what they came to, failures included, is moot.
-        foreach (var read in listed.Values)
-        {
-            try
-            {
-                await read.ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is ContainerException or HttpRequestException or OperationCanceledException)
-            {
-                session.Log.Detail($"A referrers tag read that was not needed failed: {ex.Message}");
             }
         }
 
@@ -168,9 +153,10 @@ public sealed class RegistryPusher(RegistrySession session)
     }
 
     /// <summary>Adds the referrers to the subject's sha256-&lt;hex&gt; index, keeping what others put there.</summary>
-    private async Task<bool> UpdateReferrersTagAsync(RepositoryClient repository, RepositoryLocation destination, Digest subject, FetchedManifest? existing, IReadOnlyList<Supply.Referrer> referrers, CancellationToken cancellationToken)
+    private async Task<bool> UpdateReferrersTagAsync(RepositoryClient repository, RepositoryLocation destination, Digest subject, IReadOnlyList<Supply.Referrer> referrers, CancellationToken cancellationToken)
     {
         var tag = Supply.Referrer.FallbackTag(subject);
+        var existing = await repository.Manifests.GetAsync(tag, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<Descriptor> listed = [];
         if (existing is not null)
         {
