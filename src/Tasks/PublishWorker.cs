@@ -196,7 +196,7 @@ internal sealed class PublishWorker(string path)
 
         if (cancellationToken.IsCancellationRequested)
         {
-            logError(ErrorCodes.Cancelled, "The container build was cancelled; no output was written.");
+            logError(BuildFailure.Cancelled.Code, BuildFailure.Cancelled.Message);
             return true;
         }
 

@@ -17,19 +17,14 @@ internal static class TaskErrors
             log.LogMessage(MessageImportance.Low, $"JIT during the task: {System.Runtime.JitInfo.GetCompiledMethodCount() - jitted} methods, {(System.Runtime.JitInfo.GetCompilationTime() - jitTime).TotalMilliseconds:F0} ms");
             return !log.HasLoggedErrors;
         }
-        catch (ContainerException ex)
-        {
-            LogError(log, engine, ex.Code, ex.Message);
-            log.LogMessage(MessageImportance.Low, ex.ToString());
-        }
-        catch (OperationCanceledException)
-        {
-            LogError(log, engine, ErrorCodes.Cancelled, "The container build was cancelled; no output was written.");
-        }
         catch (Exception ex)
         {
-            LogError(log, engine, ErrorCodes.Unexpected, $"The container build failed unexpectedly: {ex.GetType().Name}: {ex.Message}");
-            log.LogMessage(MessageImportance.Low, ex.ToString());
+            var failure = BuildFailure.From(ex);
+            LogError(log, engine, failure.Code, failure.Message);
+            if (failure.Detail is { } detail)
+            {
+                log.LogMessage(MessageImportance.Low, detail);
+            }
         }
 
         return false;

@@ -47,19 +47,15 @@ try
     GC.KeepAlive(signals);
     return 0;
 }
-catch (ContainerException ex)
-{
-    output.Write(new PublishWorkerMessage(WorkerMessageKind.Error, ex.Code, ex.Message));
-    output.Detail(ex.ToString());
-}
-catch (OperationCanceledException)
-{
-    output.Write(new PublishWorkerMessage(WorkerMessageKind.Error, ErrorCodes.Cancelled, "The container build was cancelled; no output was written."));
-}
 catch (Exception ex)
 {
-    output.Write(new PublishWorkerMessage(WorkerMessageKind.Error, ErrorCodes.Unexpected, $"The container build failed unexpectedly: {ex.GetType().Name}: {ex.Message}"));
-    output.Detail(ex.ToString());
+    // As the task reports a failure of its own: one error with its code; the stack, if any, at detailed verbosity.
+    var failure = BuildFailure.From(ex);
+    output.Write(new PublishWorkerMessage(WorkerMessageKind.Error, failure.Code, failure.Message));
+    if (failure.Detail is { } detail)
+    {
+        output.Detail(detail);
+    }
 }
 
 GC.KeepAlive(signals);
