@@ -1,5 +1,6 @@
 using Sdk.Containers.Archives;
 using Sdk.Containers.Images;
+using Sdk.Containers.Layers;
 using Sdk.Containers.Publishing;
 using Sdk.Containers.Sources;
 using Sdk.Containers.Storage;
@@ -107,6 +108,33 @@ public class ContainerPublisherTests
 
         Assert.Equal(["/usr/bin/tini", "--"], result.Image.Config.Config!.Entrypoint!);
         Assert.Equal(["dotnet", "/app/Hello.dll", "--urls", "http://+:8080"], result.Image.Config.Config.Cmd!);
+    }
+
+    [Fact]
+    public async Task AnArchiveForDockerLoadGetsPlainTarLayersAndAStoredOutputGetsGzip()
+    {
+        var (work, layout) = await MakeBaseAsync();
+        using var _ = work;
+        var publisher = new ContainerPublisher(TestServices.For(work.Combine("cache")));
+        var baseLayers = (await new ImageLoader(new BlobStore(work.Combine("cache-base"))).LoadAllAsync(ImageSource.Parse($"oci:{layout}:runtime"), CancellationToken.None)).Single().Image.Layers.Count;
+
+        // Only a docker-load tarball: the app layer is its tar, so its blob digest is its diff_id and nothing was compressed.
+        var archived = await publisher.PublishAsync(Request(work, layout), CancellationToken.None);
+        var plain = archived.Image.Layers.Skip(baseLayers).ToArray();
+        Assert.NotEmpty(plain);
+        Assert.All(plain, l => Assert.Equal((LayerCompression.None, l.DiffId), (MediaTypes.CompressionOf(l.Descriptor.MediaType), l.Descriptor.Digest)));
+        var loaded = await new ImageLoader(new BlobStore(work.Combine("cache2"))).LoadAllAsync(ImageSource.Parse("docker-archive:" + archived.ArchivePath), CancellationToken.None);
+        Assert.Equal(archived.Image.ManifestDigest, loaded.Single().Image.ManifestDigest);
+
+        // The same tarball with an OCI layout beside it: the layout is stored, so both get the gzip image.
+        var both = await publisher.PublishAsync(Request(work, layout) with { OciLayoutOutputPath = work.Combine("layout-out") }, CancellationToken.None);
+        Assert.All(both.Image.Layers.Skip(baseLayers), l => Assert.Equal(LayerCompression.Gzip, MediaTypes.CompressionOf(l.Descriptor.MediaType)));
+        Assert.Equal(plain.Select(l => l.DiffId), both.Image.Layers.Skip(baseLayers).Select(l => l.DiffId));
+
+        // ContainerLayerCompression wins over the default.
+        var asked = await publisher.PublishAsync(Request(work, layout) with { Compression = LayerCompressionSetting.Parse("gzip:1") }, CancellationToken.None);
+        Assert.All(asked.Image.Layers.Skip(baseLayers), l => Assert.Equal(LayerCompression.Gzip, MediaTypes.CompressionOf(l.Descriptor.MediaType)));
+        Assert.NotEqual(archived.Image.ManifestDigest, asked.Image.ManifestDigest);
     }
 
     public static TheoryData<Func<ContainerPublishRequest, ContainerPublishRequest>, string, string> BadRequests => new()

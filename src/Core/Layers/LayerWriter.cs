@@ -61,9 +61,15 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null, IRead
     }
 
     // Hashing first costs a pass over the files; it pays only when some blob may be known, so a machine that has
-    // compressed nothing yet and has no source to ask writes in one pass.
+    // compressed nothing yet and has no source to ask writes in one pass. A plain tar is written in the pass that
+    // hashes it, so finding it known first would only add a pass.
     private async Task<Layer?> FindKnownAsync(LayerPlan plan, LayerWriterOptions options, CancellationToken cancellationToken)
     {
+        if (options.Compression.Algorithm == LayerCompression.None)
+        {
+            return null;
+        }
+
         var mayKnow = cache?.HasAny(CacheKinds.CompressedBlobs) ?? false;
         foreach (var source in sources ?? [])
         {

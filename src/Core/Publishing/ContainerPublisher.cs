@@ -59,10 +59,12 @@ public sealed class ContainerPublisher(ImageServices services)
         }
 
         var cacheFrom = request.CacheFrom.Select(c => c.Trim()).Where(c => c.Length > 0).Select(c => ImageReference.Parse(c, "ContainerCacheFrom image")).ToArray();
-        var offered = OfferedBlobs(request.RegistryReuse, cacheFrom, names, targets, platform);
+        var options = new LayerWriterOptions { Timestamp = request.LayerTimestamp, Compression = request.Compression ?? DefaultCompression(targets) };
+
+        // What a cache offers saves compressing; a plain tar costs no more to write than to hash, so none is asked.
+        var offered = options.Compression.Algorithm == LayerCompression.None ? null : OfferedBlobs(request.RegistryReuse, cacheFrom, names, targets, platform);
         var ownership = new LayerOwnership(FileOwner.Parse(request.AppFilesOwner, "ContainerAppFilesOwner") ?? FileOwner.Root, workingDirectory, request.WorkingDirectoryWritable, source.ToString());
         var planned = PublishLayering.Plan(request.PublishDirectory, workingDirectory, request.AssemblyName, request.Layering, request.ExtraLayers);
-        var options = new LayerWriterOptions { Timestamp = request.LayerTimestamp, Compression = request.Compression ?? DefaultCompression(targets) };
         var writer = new LayerWriter(store, cache, offered is null ? null : [offered]);
 
         // Layer bytes do not depend on the base unless an owner is named (or is the base's APP_UID): those layers are
@@ -226,10 +228,10 @@ public sealed class ContainerPublisher(ImageServices services)
         }
     }
 
-    // Compressing layers that an engine unpacks at once is work for nothing: the engine gets plain tar, as
-    // `docker save` writes it. Anything that is stored or sent on gets gzip.
+    // Plain tar when every output is loaded by an engine (the engine itself, a `docker load` tarball), as `docker save`
+    // writes it; gzip as soon as one output is stored or sent on, so all outputs hold the same image.
     private static LayerCompressionSetting DefaultCompression(IReadOnlyList<IImageTarget> targets)
-        => targets.All(t => t is EngineTarget or EngineFallbackTarget) ? LayerCompressionSetting.Uncompressed : LayerCompressionSetting.Default;
+        => targets.All(t => !t.WantsCompressedLayers) ? LayerCompressionSetting.Uncompressed : LayerCompressionSetting.Default;
 
     internal static string ResolveRepository(ContainerPublishRequest request)
     {

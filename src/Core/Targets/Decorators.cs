@@ -9,6 +9,8 @@ namespace Sdk.Containers.Targets;
 /// </summary>
 public sealed class UpToDateFileTarget(IImageTarget inner, string path, BuildCache cache, DateTimeOffset timestamp, IBuildLog log) : IImageTarget
 {
+    public bool WantsCompressedLayers => inner.WantsCompressedLayers;
+
     public async Task<TargetResult> WriteAsync(ImageArtifact artifact, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken)
     {
         var key = BuildCache.Key(CacheKinds.Outputs, [Path.GetFullPath(path)]);
@@ -30,6 +32,8 @@ public sealed class UpToDateFileTarget(IImageTarget inner, string path, BuildCac
 /// <summary>Gives an image OCI media types before it reaches the target, as buildx's type=oci outputs have them.</summary>
 public sealed class OciMediaTypesTarget(IImageTarget inner, IBuildLog log) : IImageTarget
 {
+    public bool WantsCompressedLayers => inner.WantsCompressedLayers;
+
     public async Task<TargetResult> WriteAsync(ImageArtifact artifact, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken)
         => await inner.WriteAsync(await artifact.WithOciMediaTypesAsync(log, cancellationToken).ConfigureAwait(false), names, cancellationToken).ConfigureAwait(false);
 }
@@ -37,6 +41,8 @@ public sealed class OciMediaTypesTarget(IImageTarget inner, IBuildLog log) : IIm
 /// <summary>The tarball written because no local engine answered: written like any archive, then the warning.</summary>
 public sealed class EngineFallbackTarget(IImageTarget archive, string path, string? preferred, IBuildLog log) : IImageTarget
 {
+    public bool WantsCompressedLayers => archive.WantsCompressedLayers;
+
     public async Task<TargetResult> WriteAsync(ImageArtifact artifact, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken)
     {
         var result = await archive.WriteAsync(artifact, names, cancellationToken).ConfigureAwait(false);

@@ -11,6 +11,8 @@ namespace Sdk.Containers.Targets;
 /// <param name="preferred">LocalRegistry: Docker or Podman, when looking for one.</param>
 public sealed class EngineTarget(LocalDaemon? engine, string? preferred, DateTimeOffset timestamp, IBuildLog log) : IImageTarget
 {
+    public bool WantsCompressedLayers => false;
+
     public async Task<TargetResult> WriteAsync(ImageArtifact artifact, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken)
     {
         var image = artifact.Single ?? OwnPlatform(artifact);

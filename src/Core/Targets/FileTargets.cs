@@ -6,6 +6,8 @@ namespace Sdk.Containers.Targets;
 /// <summary>A `docker load` tarball (manifest.json and an OCI layout over one set of blobs).</summary>
 public sealed class DockerArchiveTarget(string path, DateTimeOffset timestamp, IBuildLog log) : IImageTarget
 {
+    public bool WantsCompressedLayers => false;
+
     public async Task<TargetResult> WriteAsync(ImageArtifact artifact, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken)
     {
         var image = artifact.Single ?? throw NoIndexHere(artifact, "docker-archive");

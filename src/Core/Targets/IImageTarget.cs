@@ -11,6 +11,12 @@ namespace Sdk.Containers.Targets;
 public interface IImageTarget
 {
     Task<TargetResult> WriteAsync(ImageArtifact artifact, IReadOnlyList<ImageReference> names, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// False where the layers go to an engine that unpacks them at once (a load, a `docker load` tarball): compressing
+    /// them there is work for nothing, as `docker save` knows. Anything stored or sent on wants them compressed.
+    /// </summary>
+    bool WantsCompressedLayers => true;
 }
 
 /// <summary>What a target did, for the host's outputs (MSBuild items, the CLI's stdout).</summary>
