@@ -62,7 +62,8 @@ public sealed class LayerWriter(BlobStore store, BuildCache? cache = null, IRead
 
     // Hashing first costs a pass over the files; it pays only when some blob may be known, so a machine that has
     // compressed nothing yet and has no source to ask writes in one pass. A plain tar is written in the pass that
-    // hashes it, so finding it known first would only add a pass.
+    // hashes it, so finding it known first would only add a pass, and no source is asked (a registry source reads
+    // its images only when asked).
     private async Task<Layer?> FindKnownAsync(LayerPlan plan, LayerWriterOptions options, CancellationToken cancellationToken)
     {
         if (options.Compression.Algorithm == LayerCompression.None)

@@ -59,12 +59,10 @@ public sealed class ContainerPublisher(ImageServices services)
         }
 
         var cacheFrom = request.CacheFrom.Select(c => c.Trim()).Where(c => c.Length > 0).Select(c => ImageReference.Parse(c, "ContainerCacheFrom image")).ToArray();
-        var options = new LayerWriterOptions { Timestamp = request.LayerTimestamp, Compression = request.Compression ?? DefaultCompression(targets) };
-
-        // What a cache offers saves compressing; a plain tar costs no more to write than to hash, so none is asked.
-        var offered = options.Compression.Algorithm == LayerCompression.None ? null : OfferedBlobs(request.RegistryReuse, cacheFrom, names, targets, platform);
+        var offered = OfferedBlobs(request.RegistryReuse, cacheFrom, names, targets, platform);
         var ownership = new LayerOwnership(FileOwner.Parse(request.AppFilesOwner, "ContainerAppFilesOwner") ?? FileOwner.Root, workingDirectory, request.WorkingDirectoryWritable, source.ToString());
         var planned = PublishLayering.Plan(request.PublishDirectory, workingDirectory, request.AssemblyName, request.Layering, request.ExtraLayers);
+        var options = new LayerWriterOptions { Timestamp = request.LayerTimestamp, Compression = request.Compression ?? DefaultCompression(targets) };
         var writer = new LayerWriter(store, cache, offered is null ? null : [offered]);
 
         // Layer bytes do not depend on the base unless an owner is named (or is the base's APP_UID): those layers are
